@@ -1,0 +1,154 @@
+"""Run Yi's row-local stages over a pyarrow batch and record each fate.
+
+The registry maps the ledger name of each stage to its class (imported
+lazily, so a missing optional model only matters if its stage is asked
+for). Stages that need the whole corpus (dedup) are not here: they run in
+jobs/ on Spark, over the output of this cascade.
+
+Output columns added to the input batch:
+  lang, <every score column of the stages run>, edits (JSON),
+  decision ("kept" | "rejected" | "quarantined"), stage (the stage that
+  decided; "" for documents still kept), reason.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Iterable, Iterator, Sequence
+
+import pyarrow as pa
+
+from pipeline.config import Config
+from pipeline.document import Document, Quarantine, Stage
+
+# Yi's cascade order (arXiv 2403.04652, Fig. 2). Row-local stages only.
+REGISTRY: dict[str, str] = {
+    "langid": "pipeline.langid:LanguageID",
+    "heuristics": "pipeline.heuristics:TextMetricFilter",
+    "repetition": "pipeline.repetition:RepetitionFilter",
+    "correction": "pipeline.correction:RuleBasedCorrection",
+    "pii": "pipeline.pii:PIIAnonymizer",
+    "perplexity": "pipeline.perplexity:PerplexityScorer",
+    "quality": "pipeline.quality:QualityClassifier",
+    "coherence": "pipeline.coherence:CoherenceScorer",
+    "safety": "pipeline.safety:SafetyScorer",
+}
+
+KEPT, REJECTED, QUARANTINED = "kept", "rejected", "quarantined"
+
+DECISION_FIELDS = [
+    pa.field("lang", pa.string()),
+    pa.field("edits", pa.string()),
+    pa.field("decision", pa.string()),
+    pa.field("stage", pa.string()),
+    pa.field("reason", pa.string()),
+]
+
+
+def stage_class(name: str) -> type[Stage]:
+    try:
+        target = REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown stage {name!r}; known: {sorted(REGISTRY)}") from None
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def build_stages(names: Sequence[str], cfg: Config) -> list[Stage]:
+    """Instantiate stages by name, each with its own config section."""
+    return [stage_class(n)(**cfg.section(n)) for n in names]
+
+
+def score_columns(stage_types: Iterable[type[Stage]]) -> list[str]:
+    cols: list[str] = []
+    for st in stage_types:
+        for c in st.score_columns:
+            if c not in cols:
+                cols.append(c)
+    return cols
+
+
+def output_schema(input_schema: pa.Schema, stage_types: Sequence[type[Stage]]) -> pa.Schema:
+    """Input columns (text may be edited) + lang + scores + decision fields."""
+    fields = [f for f in input_schema if f.name not in {"lang", "edits", "decision", "stage", "reason"}]
+    names = {f.name for f in fields}
+    fields += [pa.field(c, pa.float64()) for c in score_columns(stage_types) if c not in names]
+    return pa.schema(fields + DECISION_FIELDS)
+
+
+def judge(doc: Document, stages: Sequence[Stage]) -> tuple[str, str, str | None]:
+    """Run ``stages`` in order on one document: (decision, stage, reason)."""
+    for st in stages:
+        try:
+            reason = st(doc)
+        except Quarantine as q:
+            return QUARANTINED, st.name, q.reason
+        except Exception as e:  # a bug or bad input must not kill the job
+            return QUARANTINED, st.name, f"error:{type(e).__name__}:{str(e)[:200]}"
+        if reason is not None:
+            return REJECTED, st.name, reason
+    return KEPT, "", None
+
+
+def run_batch(batch: pa.RecordBatch, stages: Sequence[Stage], schema: pa.Schema) -> pa.RecordBatch:
+    """Judge every row of ``batch`` that is still kept (rows already decided
+    by an earlier step, e.g. quarantined by a reader, pass through)."""
+    cols = batch.to_pydict()
+    n = batch.num_rows
+    has_decision = "decision" in cols
+    texts, langs, edits_out = list(cols["text"]), [], []
+    decisions, stage_names, reasons = [], [], []
+    score_names = [f.name for f in schema if pa.types.is_floating(f.type) and f.name not in cols]
+    scores = {c: [None] * n for c in score_names}
+    for i in range(n):
+        if has_decision and cols["decision"][i] != KEPT:
+            langs.append(cols.get("lang", [None] * n)[i])
+            edits_out.append(cols.get("edits", [None] * n)[i])
+            decisions.append(cols["decision"][i])
+            stage_names.append(cols["stage"][i])
+            reasons.append(cols["reason"][i])
+            continue
+        prev_edits = cols.get("edits", [None] * n)[i]
+        doc = Document(
+            id=cols["id"][i],
+            text=texts[i] if texts[i] is not None else "",
+            url=cols.get("url", [None] * n)[i],
+            source=cols.get("source", [None] * n)[i],
+            lang=cols.get("lang", [None] * n)[i],
+            edits=json.loads(prev_edits) if prev_edits else {},
+        )
+        decision, stage, reason = judge(doc, stages)
+        texts[i] = doc.text
+        langs.append(doc.lang)
+        edits_out.append(json.dumps(doc.edits, sort_keys=True) if doc.edits else None)
+        decisions.append(decision)
+        stage_names.append(stage)
+        reasons.append(reason)
+        for k, v in doc.scores.items():
+            if k in scores:
+                scores[k][i] = float(v)
+    out = {}
+    for f in schema:
+        name = f.name
+        if name == "text":
+            out[name] = texts
+        elif name == "lang":
+            out[name] = langs
+        elif name == "edits":
+            out[name] = edits_out
+        elif name == "decision":
+            out[name] = decisions
+        elif name == "stage":
+            out[name] = stage_names
+        elif name == "reason":
+            out[name] = reasons
+        elif name in scores:
+            out[name] = scores[name]
+        else:
+            out[name] = cols[name]
+    return pa.RecordBatch.from_pydict(out, schema=schema)
+
+
+def run_batches(batches: Iterable[pa.RecordBatch], stages: Sequence[Stage], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    for b in batches:
+        yield run_batch(b, stages, schema)
