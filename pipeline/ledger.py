@@ -1,0 +1,124 @@
+"""The ledger: every input record's fate, and the funnel computed from it.
+
+One ledger row per input record (plus one per unreadable file), with:
+  id, source_file, offset, lang, n_chars_in, n_chars_out, stage, decision,
+  reason, duplicate_of, edits, and every score column a stage wrote.
+``stage`` is the stage that decided (``"output"`` for documents in the
+corpus); ``decision`` is "kept", "rejected" or "quarantined".
+
+The funnel follows from the ledger alone: documents enter a stage if no
+earlier stage decided them, so for each stage
+    in = kept + rejected + quarantined,    kept(stage k) = in(stage k+1),
+and in total: input = corpus + every rejection + every quarantine.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+KEPT, REJECTED, QUARANTINED = "kept", "rejected", "quarantined"
+OUTPUT_STAGE = "output"
+READ_STAGE = "read"
+
+
+@dataclass
+class StageCount:
+    stage: str
+    lang: str
+    docs_in: int = 0
+    docs_kept: int = 0
+    docs_rejected: int = 0
+    docs_quarantined: int = 0
+    chars_in: int = 0
+    chars_kept: int = 0
+
+
+@dataclass
+class Funnel:
+    stages: list[str]
+    rows: list[StageCount] = field(default_factory=list)
+    total_input: int = 0
+    total_kept: int = 0
+    total_rejected: int = 0
+    total_quarantined: int = 0
+
+    def for_lang(self, lang: str) -> list[StageCount]:
+        return [r for r in self.rows if r.lang == lang]
+
+    @property
+    def langs(self) -> list[str]:
+        return sorted({r.lang for r in self.rows})
+
+    def to_dict(self) -> dict:
+        return {
+            "stages": self.stages,
+            "total": {
+                "input": self.total_input,
+                "kept": self.total_kept,
+                "rejected": self.total_rejected,
+                "quarantined": self.total_quarantined,
+            },
+            "rows": [asdict(r) for r in self.rows],
+        }
+
+
+def compute_funnel(counts: Iterable[Mapping], stages: Sequence[str]) -> Funnel:
+    """Build the funnel from grouped ledger counts.
+
+    ``counts``: rows with keys stage, decision, lang, docs, chars (one per
+    group of the ledger grouped by those three keys). ``stages``: the stage
+    order (``read`` first); the corpus rows have stage ``output``.
+    Raises ValueError if a ledger stage is not in ``stages`` (a stage that
+    decided documents but is not accounted for would break the funnel).
+    """
+    order = list(stages)
+    known = set(order) | {OUTPUT_STAGE}
+    by: dict[tuple[str, str, str], tuple[int, int]] = {}
+    langs: set[str] = set()
+    for c in counts:
+        stage, decision, lang = c["stage"], c["decision"], c["lang"] or "unknown"
+        if stage not in known:
+            raise ValueError(f"ledger stage {stage!r} is not in the stage order {order}")
+        if decision not in (KEPT, REJECTED, QUARANTINED):
+            raise ValueError(f"bad decision {decision!r} in ledger")
+        key = (stage, decision, lang)
+        d, ch = by.get(key, (0, 0))
+        by[key] = (d + int(c["docs"]), ch + int(c["chars"] or 0))
+        langs.add(lang)
+    funnel = Funnel(stages=order)
+    for lang in sorted(langs):
+        total_docs = sum(v[0] for (s, d, l), v in by.items() if l == lang)
+        total_chars = sum(v[1] for (s, d, l), v in by.items() if l == lang)
+        docs_in, chars_in = total_docs, total_chars
+        for stage in order:
+            rej = by.get((stage, REJECTED, lang), (0, 0))
+            qua = by.get((stage, QUARANTINED, lang), (0, 0))
+            row = StageCount(stage, lang, docs_in=docs_in, chars_in=chars_in,
+                             docs_rejected=rej[0], docs_quarantined=qua[0])
+            row.docs_kept = docs_in - rej[0] - qua[0]
+            row.chars_kept = chars_in - rej[1] - qua[1]
+            funnel.rows.append(row)
+            docs_in, chars_in = row.docs_kept, row.chars_kept
+        out = by.get((OUTPUT_STAGE, KEPT, lang), (0, 0))[0]
+        if out != docs_in:
+            raise ValueError(f"ledger broken for lang={lang}: {docs_in} documents survive "
+                             f"every stage but {out} are marked kept")
+    for (stage, decision, lang), (d, _) in by.items():
+        funnel.total_input += d
+        if decision == KEPT:
+            funnel.total_kept += d
+        elif decision == REJECTED:
+            funnel.total_rejected += d
+        else:
+            funnel.total_quarantined += d
+    return funnel
+
+
+def check_invariant(funnel: Funnel) -> None:
+    """Assert in = kept + rejected + quarantined per stage and in total."""
+    for r in funnel.rows:
+        if r.docs_in != r.docs_kept + r.docs_rejected + r.docs_quarantined or r.docs_kept < 0:
+            raise AssertionError(f"funnel invariant broken at {r}")
+    t = funnel
+    if t.total_input != t.total_kept + t.total_rejected + t.total_quarantined:
+        raise AssertionError("total invariant broken")
