@@ -41,7 +41,7 @@ setup: system-deps $(STAMP) ## create .venv and install everything (idempotent)
 
 bench-deps: setup ## install the peers benchmarked side by side (datatrove)
 	$(PIP) install -q --no-deps datatrove==0.10.1
-	$(PIP) install -q loguru dill multiprocess humanize fsspec huggingface-hub nltk regex tldextract inscriptis pyahocorasick tokenizers
+	$(PIP) install -q loguru dill multiprocess humanize fsspec huggingface-hub nltk regex tldextract inscriptis pyahocorasick tokenizers spacy==3.8.16
 
 ## ----------------------------------------------------------------- tests --
 test: setup ## run the whole test suite

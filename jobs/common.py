@@ -58,6 +58,9 @@ def spark_session(app: str, master: str | None = None, conf: dict | None = None)
         "spark.sql.shuffle.partitions": "8",
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.memory": "2g",
+        # The dedup cascade builds deep plans; printing them whole for the SQL
+        # UI can exhaust the driver heap. Cap the plan string.
+        "spark.sql.maxPlanStringLength": "65536",
     }
     for k, v in {**defaults, **(conf or {})}.items():
         builder = builder.config(k, v)
@@ -85,8 +88,6 @@ def deterministic_names(spark, path: str) -> None:
         if m:
             new = f"{m.group(1)}{m.group(2) or ''}{m.group(3)}"
             fs.rename(st, jvm.org.apache.hadoop.fs.Path(st.getParent(), new))
-        elif st.getName().startswith(".") and st.getName().endswith(".crc"):
-            fs.delete(st, False)
 
 
 def write_parquet(spark, df, path: str, *, partition_by: list[str] | None = None,
@@ -95,6 +96,9 @@ def write_parquet(spark, df, path: str, *, partition_by: list[str] | None = None
     """Deterministic Parquet write: rows hash-partitioned and sorted by
     ``sort_by`` (default: id), UUID-free file names, no .crc files."""
     sort_by = sort_by or ["id"]
+    jvm = spark._jvm
+    fs = jvm.org.apache.hadoop.fs.Path(path).getFileSystem(spark._jsc.hadoopConfiguration())
+    fs.setWriteChecksum(False)  # no .crc sidecars next to the Parquet files (local FS)
     if partitions:
         df = df.repartition(partitions, *sort_by)
     df = df.sortWithinPartitions(*((partition_by or []) + sort_by))

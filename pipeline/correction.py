@@ -1,0 +1,112 @@
+"""Yi's rule-based correction (arXiv 2403.04652 §2.1, Fig. 2): fix text
+instead of dropping it.
+
+Edits, each counted in ``doc.edits``:
+  mojibake_fixed            text decoded with the wrong charset, repaired by
+                            ftfy (UTF-8 read as cp1252/latin-1: "cafÃ©" → "café");
+  control_chars_removed     C0/C1 controls (not tab/newline), zero-width
+                            spaces, BOM, soft hyphens (count = characters);
+  whitespace_normalized     CR/LF → LF, exotic spaces → space, runs of spaces
+                            inside a line, trailing spaces, 3+ newlines → one
+                            blank line (paragraphs kept; count = substitutions);
+  boilerplate_lines_removed navigation, cookie banners, share buttons,
+                            copyright lines, in English and Chinese (count = lines).
+The only rejection: a document left empty ("empty_after_correction").
+"""
+from __future__ import annotations
+
+import re
+
+import ftfy
+
+from pipeline.document import Document, Stage
+
+# Only texts with a latin-1 supplement char or U+FFFD can hold mojibake that
+# ftfy repairs; the rest (plain English, Chinese) skip ftfy entirely.
+MOJIBAKE_HINT_RE = re.compile("[\x80-\xff]")
+FTFY_CONFIG = ftfy.TextFixerConfig(
+    unescape_html=False,
+    fix_latin_ligatures=False,
+    fix_character_width=False,  # keep Chinese full-width punctuation
+    uncurl_quotes=False,
+    fix_line_breaks=False,  # done (and counted) below
+    remove_control_chars=False,  # done (and counted) below
+    normalization=None,
+    explain=False,
+)
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2060\ufeff\u00ad]+")
+WHITESPACE_RULES = [
+    (re.compile(r"\r\n?"), "\n"),
+    (re.compile("[\u00a0\u2000-\u200a\u202f\u205f]"), " "),
+    (re.compile(r"(?<=\S)[ \t]{2,}(?=\S)"), " "),
+    (re.compile("[ \t\u3000]+$", re.M), ""),
+    (re.compile(r"\n{3,}"), "\n\n"),
+]
+# A line is boilerplate if it is short and says one of these.
+_EN = [
+    r"\ball rights reserved\b", r"\bcopyright\s*(?:©|\(c\)|\d{4})", r"©\s*\d{4}",
+    r"\bclick here\b", r"\bskip to (?:main )?content\b", r"\bback to top\b",
+    r"\bshare (?:this )?(?:on|via|to) (?:facebook|twitter|linkedin|whatsapp|e-?mail|pinterest|reddit|x)\b",
+    r"\b(?:we|this (?:web)?site) uses? cookies\b", r"\baccept (?:all )?cookies\b",
+    r"\bcookie (?:policy|settings|preferences)\b", r"\bprivacy policy\b",
+    r"\bterms (?:of use|of service|and conditions)\b", r"\bsubscribe to (?:our )?newsletter\b",
+    r"^\s*(?:home|menu|search|login|log in|sign in|sign up|register|subscribe|share|tweet|print|"
+    r"read more|continue reading|previous|next|previous page|next page|older posts|newer posts)"
+    r"\s*[»›>]*\s*$",
+]
+_ZH = [
+    "版权所有", "保留所有权利", "点击这里", "点击此处", "上一页", "下一页", "上一篇", "下一篇",
+    "返回顶部", "返回首页", "分享到", "扫一扫", "关注我们", "联系我们", "免责声明", "网站地图",
+    "设为首页", "加入收藏", "相关阅读", "责任编辑", r"ICP备\s*\d+", r"^\s*(?:首页|登录|注册|搜索)\s*$",
+]
+# "Home | About | Contact", "首页 > 新闻 > 国内": 3+ items of 1-2 short words,
+# each starting with a letter, between separators; "·" and ">" need spaces
+# around them (not a name like 理查德·斯托曼, not "<foo> <bar>"); a markdown
+# table row starts with "|"; "-h|-?|--help" has no letter first.
+_ITEM = r"[^\W\d_][^\s|·•»›<>()]{1,19}(?: [^\s|·•»›<>()]{1,20})?"
+_SEP = r"(?:\s*[|»›]\s*|\s+[·•>]\s+)"
+_NAV = rf"^\s*{_ITEM}(?:{_SEP}{_ITEM}){{2,}}\s*$"
+BOILERPLATE_RE = re.compile("|".join(_EN + _ZH + [_NAV]), re.I)
+
+
+class RuleBasedCorrection(Stage):
+    """Repair encoding, controls and whitespace; drop boilerplate lines."""
+
+    name = "correction"
+
+    def __init__(self, fix_mojibake: bool = True, max_boilerplate_line_chars: int = 200):
+        """``max_boilerplate_line_chars``: only lines up to this length can be
+        boilerplate (a long paragraph that mentions "click here" is content)."""
+        self.fix_mojibake = fix_mojibake
+        self.max_boilerplate_line_chars = max_boilerplate_line_chars
+
+    def __call__(self, doc: Document) -> str | None:
+        text = doc.text
+        if self.fix_mojibake and MOJIBAKE_HINT_RE.search(text):
+            fixed = ftfy.fix_text(text, FTFY_CONFIG)
+            if fixed != text:
+                doc.add_edit("mojibake_fixed")
+                text = fixed
+        if CONTROL_RE.search(text):
+            cleaned = CONTROL_RE.sub("", text)
+            doc.add_edit("control_chars_removed", len(text) - len(cleaned))
+            text = cleaned
+        n_ws = 0
+        for pattern, repl in WHITESPACE_RULES:
+            text, n = pattern.subn(repl, text)
+            n_ws += n
+        doc.add_edit("whitespace_normalized", n_ws)
+        text = self._drop_boilerplate(text, doc)
+        text = text.strip()
+        doc.text = text
+        return None if text else "empty_after_correction"
+
+    def _drop_boilerplate(self, text: str, doc: Document) -> str:
+        limit = self.max_boilerplate_line_chars
+        search = BOILERPLATE_RE.search
+        lines = text.split("\n")
+        kept = [ln for ln in lines if len(ln) > limit or not search(ln)]
+        doc.add_edit("boilerplate_lines_removed", len(lines) - len(kept))
+        if len(kept) == len(lines):
+            return text
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(kept))

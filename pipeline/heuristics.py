@@ -1,0 +1,174 @@
+"""Yi's heuristic rule filter on text metrics (arXiv 2403.04652 §2.1:
+"document length, the ratio of special symbols, and the ratio of short,
+consecutive, or incomplete lines", plus garbled-text filters).
+
+Each metric is computed once per document with compiled regexes and C-level
+``str`` methods (no per-character Python loop) and written as an ``h_*``
+score; the first threshold it breaks names the rejection reason. Every
+threshold is a keyword argument; its default (and source) is the value in
+``config/default.toml`` [heuristics].
+
+English and Chinese: length is counted in words, where one CJK character is
+one unit (Chinese has no spaces); mean word length and the Gopher stop words
+apply to non-Chinese text, a list of common function characters to Chinese;
+"short line" is measured in characters with a smaller limit for Chinese.
+"""
+from __future__ import annotations
+
+import re
+
+from pipeline.document import Document, Stage
+from pipeline.words import CJK_RE, TOKEN_RE, is_chinese, words
+
+# Gopher's stop words (Rae et al. 2021, App. A): a document needs >= 2 of them.
+EN_STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with"])
+# The most frequent Chinese function characters (的 了 是 在 和 ...): natural
+# Chinese prose has several; lists, tables and keyword spam have few.
+ZH_STOP_WORDS = ("的", "了", "是", "在", "和", "有", "我", "不", "这", "也", "就", "人", "都", "一个")
+
+# Mojibake and garbled text: U+FFFD, private use, C1 controls, UTF-8 read as
+# cp1252/latin-1 ("Ã©", "â€™", "Â "), and the classic GBK/UTF-8 mix-ups
+# ("锟斤拷", "烫烫烫", "屯屯屯").
+GARBLED_RE = re.compile(
+    "[\ufffd\ue000-\uf8ff\x80-\x9f]+"
+    "|(?:[ÃÂ][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122])+"
+    "|(?:â€[\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]?)+"
+    "|(?:锟斤拷|烫烫|屯屯)+"
+)
+# Every GARBLED_RE match starts with one of these: a cheap scan first.
+GARBLED_HINT_RE = re.compile("[\ufffd\ue000-\uf8ff\x80-\x9fÃÂâ锟烫屯]")
+BULLET_LINE_RE = re.compile(r"^[ \t\u3000]*[•\-*·●▪◦‣➢►■□◆◇]", re.M)
+ELLIPSIS_LINE_RE = re.compile(r"(?:\.\.\.|…)[ \t\u3000]*$", re.M)
+TERMINAL_PUNCT = (".", "!", "?", '"', "'", "”", "’", "。", "！", "？", "」", "』", "…", "）", ")")
+DIGITS = "0123456789"
+# A whitespace-separated token with no letter (numbers, symbols, "--").
+LETTERLESS_RE = re.compile(r"(?<!\S)[^\s\w]*(?:[\d_][^\s\w]*)*(?!\S)(?<=\S)")
+
+
+class TextMetricFilter(Stage):
+    """Reject documents whose text metrics fall outside the given bounds.
+
+    Scores: h_n_words, h_mean_word_len, h_mean_line_len, h_symbol_ratio,
+    h_garbled_ratio, h_digit_ratio, h_short_line_ratio, h_punct_line_ratio,
+    h_bullet_ratio, h_ellipsis_ratio, h_alpha_word_ratio, h_n_stop_words.
+    Reasons: too_short, too_long, mean_word_len_low, mean_word_len_high,
+    too_many_symbols, garbled, too_many_digits, too_many_short_lines,
+    too_few_punct_lines, too_many_bullet_lines, too_many_ellipsis_lines,
+    too_few_alpha_words, no_stop_words.
+    """
+
+    name = "heuristics"
+    score_columns = (
+        "h_n_words", "h_mean_word_len", "h_mean_line_len", "h_symbol_ratio",
+        "h_garbled_ratio", "h_digit_ratio", "h_short_line_ratio", "h_punct_line_ratio",
+        "h_bullet_ratio", "h_ellipsis_ratio", "h_alpha_word_ratio", "h_n_stop_words",
+    )
+
+    def __init__(
+        self,
+        min_words: int = 50,
+        min_words_zh: int = 75,
+        max_words: int = 100_000,
+        min_mean_word_len: float = 3.0,
+        max_mean_word_len: float = 10.0,
+        max_symbol_ratio: float = 0.1,
+        max_garbled_ratio: float = 0.01,
+        max_digit_ratio: float = 0.25,
+        short_line_chars: int = 30,
+        short_line_chars_zh: int = 15,
+        max_short_line_ratio: float = 0.67,
+        min_punct_line_ratio: float = 0.12,
+        max_bullet_ratio: float = 0.9,
+        max_ellipsis_ratio: float = 0.3,
+        min_alpha_word_ratio: float = 0.8,
+        min_stop_words: int = 2,
+    ):
+        self.min_words = min_words
+        self.min_words_zh = min_words_zh
+        self.max_words = max_words
+        self.min_mean_word_len = min_mean_word_len
+        self.max_mean_word_len = max_mean_word_len
+        self.max_symbol_ratio = max_symbol_ratio
+        self.max_garbled_ratio = max_garbled_ratio
+        self.max_digit_ratio = max_digit_ratio
+        self.short_line_chars = short_line_chars
+        self.short_line_chars_zh = short_line_chars_zh
+        self.max_short_line_ratio = max_short_line_ratio
+        self.min_punct_line_ratio = min_punct_line_ratio
+        self.max_bullet_ratio = max_bullet_ratio
+        self.max_ellipsis_ratio = max_ellipsis_ratio
+        self.min_alpha_word_ratio = min_alpha_word_ratio
+        self.min_stop_words = min_stop_words
+
+    def metrics(self, doc: Document) -> dict[str, float]:
+        """All ``h_*`` metrics of ``doc`` (what ``__call__`` judges)."""
+        text = doc.text
+        zh = is_chinese(doc)
+        n_chars = max(len(text), 1)
+        lines = [ln for ln in map(str.strip, text.splitlines()) if ln]
+        n_lines = max(len(lines), 1)
+        line_lens = list(map(len, lines))
+        short = self.short_line_chars_zh if zh else self.short_line_chars
+        m: dict[str, float] = {
+            "h_mean_line_len": sum(line_lens) / n_lines,
+            "h_short_line_ratio": sum(1 for n in line_lens if n < short) / n_lines,
+            "h_punct_line_ratio": sum(1 for ln in lines if ln.endswith(TERMINAL_PUNCT)) / n_lines,
+            "h_bullet_ratio": len(BULLET_LINE_RE.findall(text)) / n_lines,
+            "h_ellipsis_ratio": len(ELLIPSIS_LINE_RE.findall(text)) / n_lines,
+            "h_garbled_ratio": 0.0,
+            "h_digit_ratio": sum(map(text.count, DIGITS)) / n_chars,
+        }
+        if GARBLED_HINT_RE.search(text):
+            m["h_garbled_ratio"] = sum(map(len, GARBLED_RE.findall(text))) / n_chars
+        if zh:
+            toks = TOKEN_RE.findall(text)
+            m["h_n_stop_words"] = sum(1 for w in ZH_STOP_WORDS if w in text)
+        else:
+            toks = words(doc)
+            m["h_n_stop_words"] = len(EN_STOP_WORDS.intersection(map(str.lower, toks)))
+            n_cjk = len(CJK_RE.findall(text)) if CJK_RE.search(text) else 0
+            n_latin = len(toks) - n_cjk
+            m["h_mean_word_len"] = (sum(map(len, toks)) - n_cjk) / n_latin if n_latin else 0.0
+            n_spaced = len(text.split())
+            m["h_alpha_word_ratio"] = (n_spaced - len(LETTERLESS_RE.findall(text))) / n_spaced if n_spaced else 0.0
+        n_words = len(toks)
+        m["h_n_words"] = n_words
+        m["h_symbol_ratio"] = (
+            max(text.count("#"), text.count("...") + text.count("…")) / n_words if n_words else 1.0
+        )
+        return m
+
+    def __call__(self, doc: Document) -> str | None:
+        m = self.metrics(doc)
+        doc.scores.update(m)
+        zh = is_chinese(doc)
+        if m["h_garbled_ratio"] > self.max_garbled_ratio:
+            return "garbled"
+        if m["h_n_words"] < (self.min_words_zh if zh else self.min_words):
+            return "too_short"
+        if m["h_n_words"] > self.max_words:
+            return "too_long"
+        if not zh:
+            if m["h_mean_word_len"] < self.min_mean_word_len:
+                return "mean_word_len_low"
+            if m["h_mean_word_len"] > self.max_mean_word_len:
+                return "mean_word_len_high"
+        if m["h_symbol_ratio"] > self.max_symbol_ratio:
+            return "too_many_symbols"
+        if m["h_digit_ratio"] > self.max_digit_ratio:
+            return "too_many_digits"
+        if m["h_bullet_ratio"] > self.max_bullet_ratio:
+            return "too_many_bullet_lines"
+        if m["h_ellipsis_ratio"] > self.max_ellipsis_ratio:
+            return "too_many_ellipsis_lines"
+        if m["h_short_line_ratio"] > self.max_short_line_ratio:
+            return "too_many_short_lines"
+        if m["h_punct_line_ratio"] < self.min_punct_line_ratio:
+            return "too_few_punct_lines"
+        if not zh and m["h_alpha_word_ratio"] < self.min_alpha_word_ratio:
+            return "too_few_alpha_words"
+        if m["h_n_stop_words"] < self.min_stop_words:
+            return "no_stop_words"
+        return None

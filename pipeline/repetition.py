@@ -1,0 +1,152 @@
+"""Yi's repetitive-document removal: Gopher's repetition rules
+(Rae et al. 2021, App. A, Table A1; arXiv 2403.04652 §2.1 "repeated words,
+n-grams, or paragraphs").
+
+Rules (fractions over the document):
+  duplicate lines / paragraphs: share of elements that repeat an earlier one,
+      and share of characters inside such repeats;
+  top n-gram (n = 2, 3, 4): characters covered by the most frequent n-gram
+      (its length times its count);
+  duplicate n-grams (n = 5..10): characters covered by n-grams that occur
+      more than once (each character counted once, overlaps merged).
+Characters of n-gram rules are word characters (spaces and punctuation not
+counted), as in Gopher. Chinese: jieba words instead of space-split words.
+
+Speed: every word becomes a 64-bit hash once; n-gram hashes are rolled with
+numpy (h_n = h_{n-1} * P + id), so no n-gram string or tuple is built.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+
+from pipeline.document import Document, Stage
+from pipeline.words import words
+
+PARAGRAPH_RE = re.compile(r"\n[ \t\u3000]*\n\s*")
+_P = np.uint64(0x100000001B3)  # FNV prime: mixes the rolling n-gram hash
+
+
+def _duplicates(elements: list[str]) -> tuple[int, int]:
+    """(#elements that repeat an earlier one, #chars in those repeats)."""
+    counts = Counter(elements)
+    n = chars = 0
+    for e, c in counts.items():
+        if c > 1:
+            n += c - 1
+            chars += (c - 1) * len(e)
+    return n, chars
+
+
+class RepetitionFilter(Stage):
+    """Reject documents over any of Gopher's repetition thresholds.
+
+    Scores: rep_dup_line_frac, rep_dup_line_char_frac, rep_dup_para_frac,
+    rep_dup_para_char_frac, rep_top_{2,3,4}gram_frac, rep_dup_{5..10}gram_frac.
+    Reasons: dup_line_frac, dup_line_char_frac, dup_para_frac,
+    dup_para_char_frac, top_{n}gram, dup_{n}gram.
+    """
+
+    name = "repetition"
+    score_columns = (
+        "rep_dup_line_frac", "rep_dup_line_char_frac", "rep_dup_para_frac", "rep_dup_para_char_frac",
+        "rep_top_2gram_frac", "rep_top_3gram_frac", "rep_top_4gram_frac",
+        "rep_dup_5gram_frac", "rep_dup_6gram_frac", "rep_dup_7gram_frac",
+        "rep_dup_8gram_frac", "rep_dup_9gram_frac", "rep_dup_10gram_frac",
+    )
+
+    def __init__(
+        self,
+        max_dup_line_frac: float = 0.30,
+        max_dup_para_frac: float = 0.30,
+        max_dup_line_char_frac: float = 0.20,
+        max_dup_para_char_frac: float = 0.20,
+        max_top_ngram_frac: dict[str, float] | None = None,
+        max_dup_ngram_frac: dict[str, float] | None = None,
+    ):
+        """``max_top_ngram_frac`` / ``max_dup_ngram_frac`` map n (as a string,
+        TOML keys are strings) to the largest allowed fraction."""
+        self.max_dup_line_frac = max_dup_line_frac
+        self.max_dup_para_frac = max_dup_para_frac
+        self.max_dup_line_char_frac = max_dup_line_char_frac
+        self.max_dup_para_char_frac = max_dup_para_char_frac
+        top = max_top_ngram_frac or {"2": 0.20, "3": 0.18, "4": 0.16}
+        dup = max_dup_ngram_frac or {"5": 0.15, "6": 0.14, "7": 0.13, "8": 0.12, "9": 0.11, "10": 0.10}
+        self.top = {int(n): float(v) for n, v in top.items()}
+        self.dup = {int(n): float(v) for n, v in dup.items()}
+        self.max_n = max([*self.top, *self.dup], default=1)
+
+    def metrics(self, doc: Document) -> dict[str, float]:
+        text = doc.text
+        n_chars = max(len(text), 1)
+        m: dict[str, float] = {}
+        lines = [ln.strip() for ln in text.split("\n")]
+        lines = [ln for ln in lines if ln]
+        n, chars = _duplicates(lines)
+        m["rep_dup_line_frac"] = n / max(len(lines), 1)
+        m["rep_dup_line_char_frac"] = chars / n_chars
+        paras = [p.strip() for p in PARAGRAPH_RE.split(text.strip())]
+        paras = [p for p in paras if p]
+        n, chars = _duplicates(paras)
+        m["rep_dup_para_frac"] = n / max(len(paras), 1)
+        m["rep_dup_para_char_frac"] = chars / n_chars
+        m.update(self.ngram_metrics(words(doc)))
+        return m
+
+    def ngram_metrics(self, ws: list[str]) -> dict[str, float]:
+        """Top and duplicate n-gram character fractions of a word list."""
+        m = {f"rep_top_{n}gram_frac": 0.0 for n in self.top}
+        m.update({f"rep_dup_{n}gram_frac": 0.0 for n in self.dup})
+        n_words = len(ws)
+        if n_words < 2:
+            return m
+        lens = np.fromiter(map(len, ws), dtype=np.int64, count=n_words)
+        cum = np.zeros(n_words + 1, dtype=np.int64)
+        np.cumsum(lens, out=cum[1:])
+        total = int(cum[-1]) or 1
+        ids = np.fromiter(map(hash, ws), dtype=np.int64, count=n_words).view(np.uint64)
+        h = ids.copy()
+        with np.errstate(over="ignore"):
+            for n in range(2, min(self.max_n, n_words) + 1):
+                h = h[:-1] * _P + ids[n - 1:]
+                if n not in self.top and n not in self.dup:
+                    continue
+                _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
+                count_at = counts[inverse]
+                if n in self.top:
+                    top = counts.max()
+                    if top > 1:
+                        starts = np.flatnonzero(count_at == top)
+                        # ties: the longest gram, so the score does not depend on hash order
+                        longest = int((cum[starts + n] - cum[starts]).max())
+                        m[f"rep_top_{n}gram_frac"] = longest * int(top) / total
+                if n in self.dup:
+                    starts = np.flatnonzero(count_at > 1)
+                    if len(starts):
+                        # +1 where a repeated gram starts, -1 where it ends
+                        cover = np.bincount(starts, minlength=n_words + 1)
+                        cover -= np.bincount(starts + n, minlength=n_words + 1)
+                        covered = np.cumsum(cover[:-1]) > 0
+                        m[f"rep_dup_{n}gram_frac"] = int(lens[covered].sum()) / total
+        return m
+
+    def __call__(self, doc: Document) -> str | None:
+        m = self.metrics(doc)
+        doc.scores.update(m)
+        if m["rep_dup_para_frac"] > self.max_dup_para_frac:
+            return "dup_para_frac"
+        if m["rep_dup_para_char_frac"] > self.max_dup_para_char_frac:
+            return "dup_para_char_frac"
+        if m["rep_dup_line_frac"] > self.max_dup_line_frac:
+            return "dup_line_frac"
+        if m["rep_dup_line_char_frac"] > self.max_dup_line_char_frac:
+            return "dup_line_char_frac"
+        for n, limit in self.top.items():
+            if m[f"rep_top_{n}gram_frac"] > limit:
+                return f"top_{n}gram"
+        for n, limit in self.dup.items():
+            if m[f"rep_dup_{n}gram_frac"] > limit:
+                return f"dup_{n}gram"
+        return None

@@ -1,0 +1,132 @@
+"""TextMetricFilter on real English and Chinese text (Debian Reference,
+see tests/real_text.py): prose is kept; tables of contents, command tables,
+short texts, mojibake, keyword lists, bullet and ellipsis lists are dropped
+with the reason that names the broken rule."""
+import inspect
+import re
+
+import pyarrow as pa
+import pytest
+
+from pipeline.cascade import output_schema, run_batch
+from pipeline.config import load_config
+from pipeline.document import Document
+from pipeline.heuristics import EN_STOP_WORDS, TextMetricFilter
+from real_text import EN_PARAGRAPHS, EN_TABLE, EN_TOC, ZH_PARAGRAPHS, ZH_TABLE, ZH_TOC, document, sample_records
+
+F = TextMetricFilter()
+
+
+def judge(text: str, lang: str | None) -> tuple[str | None, dict]:
+    doc = Document(id="t", text=text, lang=lang)
+    return F(doc), doc.scores
+
+
+@pytest.mark.parametrize("start", range(0, 12, 3))
+def test_keeps_english_prose(start):
+    reason, scores = judge(document(EN_PARAGRAPHS, start, 3), "en")
+    assert reason is None, scores
+    assert 3 <= scores["h_mean_word_len"] <= 10
+    assert scores["h_n_stop_words"] >= 2
+
+
+@pytest.mark.parametrize("start", range(0, 14, 3))
+def test_keeps_chinese_prose(start):
+    reason, scores = judge(document(ZH_PARAGRAPHS, start, 3), "zh")
+    assert reason is None, scores
+    assert scores["h_n_words"] >= 75  # CJK characters count as words
+
+
+def test_chinese_detected_without_language_id():
+    reason, scores = judge(document(ZH_PARAGRAPHS, 0, 3), None)
+    assert reason is None and "h_mean_word_len" not in scores
+
+
+@pytest.mark.parametrize("lang,text", [("en", EN_PARAGRAPHS[0][:200]), ("zh", ZH_PARAGRAPHS[0][:60]), ("en", ""), (None, " \n ")])
+def test_drops_short_text(lang, text):
+    assert judge(text, lang)[0] == "too_short"
+
+
+@pytest.mark.parametrize("lang,text", [("en", EN_TOC), ("zh", ZH_TOC), ("en", EN_TABLE), ("zh", ZH_TABLE)])
+def test_drops_tables_and_tables_of_contents(lang, text):
+    reason, _ = judge(text, lang)
+    assert reason in {"too_few_punct_lines", "too_many_short_lines"}
+
+
+def test_drops_mojibake_english_and_chinese():
+    # typographic quotes as on the web, then UTF-8 bytes read as cp1252
+    typographic = re.sub(r'"([^"]*)"', "\u201c\\1\u201d", document(EN_PARAGRAPHS, 0, 6)).replace("'", "\u2019")
+    en = typographic.encode("utf-8").decode("cp1252", errors="replace")
+    zh = document(ZH_PARAGRAPHS, 0, 3).encode("gbk").decode("utf-8", errors="replace")
+    for text, lang in ((en, "en"), (zh, "zh")):
+        reason, scores = judge(text, lang)
+        assert reason == "garbled", scores
+    # one stray mojibake word is left to the correction stage
+    text = document(EN_PARAGRAPHS, 0, 3).replace("archives", "archivesâ€™", 1)
+    assert judge(text, "en")[0] is None
+
+
+def test_drops_keyword_lists_without_stop_words():
+    text = document(EN_PARAGRAPHS, 0, 3)
+    no_stop = re.sub(r"\b(?:%s)\b" % "|".join(EN_STOP_WORDS), "", text, flags=re.I)
+    reason, scores = judge(no_stop, "en")
+    assert reason == "no_stop_words" and scores["h_n_stop_words"] < 2
+    zh = "，".join(["软件包", "档案库", "系统管理员", "文件扩展名", "元数据", "命令行"] * 20) + "。"
+    assert judge(zh, "zh")[0] == "no_stop_words"
+
+
+def test_drops_bullet_and_ellipsis_lists():
+    sentences = document(EN_PARAGRAPHS, 0, 4).replace(". ", ".\n").split("\n")
+    bullets = "\n".join("• " + s for s in sentences)
+    assert judge(bullets, "en")[0] == "too_many_bullet_lines"
+    teasers = "\n".join(s.rstrip(".") + " ..." for s in sentences)
+    assert judge(teasers, "en")[0] == "too_many_ellipsis_lines"
+
+
+def test_drops_number_tables_and_hash_spam():
+    prose = document(EN_PARAGRAPHS, 0, 2)
+    numbers = "\n".join(f"{i:05d} {i * 7919 % 100000:05d} {i * 104729 % 1000000:06d}." for i in range(200))
+    assert judge(prose + "\n" + numbers, "en")[0] == "too_many_digits"
+    tags = " ".join("#" + w for w in prose.split()[:80])
+    assert judge(prose + "\n" + tags + ".", "en")[0] == "too_many_symbols"
+
+
+def test_drops_long_words_and_letterless_text():
+    ws = document(EN_PARAGRAPHS, 0, 3).split()
+    glued = " ".join("".join(ws[i:i + 3]) for i in range(0, len(ws), 3))
+    assert judge(glued, "en")[0] == "mean_word_len_high"
+    dashed = " - ".join(ws)
+    reason, scores = judge(dashed, "en")
+    assert reason == "too_few_alpha_words" and scores["h_alpha_word_ratio"] < 0.6
+
+
+def test_config_defaults_match_class_defaults():
+    cfg = load_config().section("heuristics")
+    params = inspect.signature(TextMetricFilter.__init__).parameters
+    assert set(cfg) == set(params) - {"self"}
+    for key, value in cfg.items():
+        assert params[key].default == value, key
+
+
+def test_scores_reach_the_arrow_output():
+    texts = [document(EN_PARAGRAPHS, 0, 3), EN_TOC, document(ZH_PARAGRAPHS, 0, 3)]
+    batch = pa.RecordBatch.from_pydict({"id": ["a", "b", "c"], "text": texts, "lang": ["en", "en", "zh"]})
+    out = run_batch(batch, [F], output_schema(batch.schema, [TextMetricFilter])).to_pydict()
+    assert out["decision"] == ["kept", "rejected", "kept"]
+    assert out["reason"][1] == "too_few_punct_lines"
+    assert all(v is not None for v in out["h_n_words"])
+    assert out["h_mean_word_len"][2] is None  # not an English metric
+
+
+def test_sample_junk_is_rejected():
+    """Every synthetic junk page of data/sample (made from real text) is
+    rejected by the heuristics and repetition stages."""
+    from pipeline.repetition import RepetitionFilter
+
+    junk = {"very_short", "lorem_ipsum", "number_table", "repeated_lines", "nav_only", "cookie_banner", "keyword_spam"}
+    records = sample_records(junk)
+    assert {k for _, _, k in records} == junk
+    stages = [F, RepetitionFilter()]
+    for text, lang, kind in records:
+        doc = Document(id="t", text=text, lang=lang)
+        assert any(st(doc) for st in stages), (kind, text[:200])
