@@ -177,6 +177,7 @@ def main(argv=None) -> int:
         "n_chars_out", F.when(F.col("decision") == "kept", F.length("text")).otherwise(F.lit(0)).cast("long"))
     everything = materialize(spark, everything, f"{work}/final")
 
+    everything = add_perplexity_buckets(spark, everything, ocfg_percentiles(cfg), Path(out) / "report" / "perplexity")
     stage_order = [READ_STAGE] + names + [f"{n}_dedup" for n in dedup_names] + post
     ocfg = cfg.section("output")
     corpus = everything.filter(F.col("decision") == "kept").drop("decision", "stage", "reason", "duplicate_of", "n_chars_out")
@@ -206,6 +207,55 @@ def main(argv=None) -> int:
     log(f"corpus shards: {out}/corpus   ledger: {out}/ledger   quarantine: {out}/quarantine")
     log(f"funnel: {report}/funnel.png  ({report}/funnel.md, examples in {report}/examples/)")
     return 0
+
+
+def ocfg_percentiles(cfg: Config) -> tuple[float, float]:
+    lo, hi = cfg.get("output.perplexity_bucket_percentiles", [30.0, 60.0])
+    return float(lo), float(hi)
+
+
+def add_perplexity_buckets(spark, df, percentiles: tuple[float, float], report_dir: Path, examples: int = 3):
+    """cc_net's head/middle/tail buckets: cut-offs are per-language percentiles
+    of ``ppl`` over every scored document (approxQuantile, relative error
+    1e-3); adds ``ppl_bucket`` and writes histograms + examples per bucket."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from pipeline.perplexity import perplexity_report
+
+    if "ppl" not in df.columns:
+        return df
+    scored = df.filter(F.col("ppl").isNotNull() & F.col("lang").isNotNull())
+    langs = sorted(r.lang for r in scored.select("lang").distinct().collect())
+    q = [percentiles[0] / 100.0, percentiles[1] / 100.0]
+    cutoffs = {}
+    for lang in langs:
+        lo, hi = scored.filter(F.col("lang") == lang).approxQuantile("ppl", q, 1e-3)
+        cutoffs[lang] = (lo, hi)
+    bucket = F.lit(None).cast("string")
+    for lang, (lo, hi) in cutoffs.items():
+        bucket = F.when((F.col("lang") == lang) & F.col("ppl").isNotNull(),
+                        F.when(F.col("ppl") <= lo, "head").when(F.col("ppl") <= hi, "middle").otherwise("tail")
+                        ).otherwise(bucket)
+    df = df.withColumn("ppl_bucket", bucket)
+    # Histograms from a deterministic sample of at most ~20k values per language.
+    sample = (df.filter(F.col("ppl_bucket").isNotNull())
+              .withColumn("_h", F.abs(F.xxhash64("id")) % 1000)
+              .withColumn("_n", F.count("*").over(Window.partitionBy("lang"))))
+    rows = sample.filter(F.col("_h") < F.greatest(F.lit(1), F.lit(20_000_000) / F.col("_n"))).select("lang", "ppl").collect()
+    values: dict[str, list[float]] = {}
+    for r in rows:
+        values.setdefault(r.lang, []).append(r.ppl)
+    w = Window.partitionBy("lang", "ppl_bucket").orderBy("id")
+    ex: dict[str, dict[str, list[str]]] = {}
+    for r in (df.filter(F.col("ppl_bucket").isNotNull() & (F.col("decision") == "kept"))
+              .withColumn("_rn", F.row_number().over(w)).filter(F.col("_rn") <= examples)
+              .orderBy("lang", "ppl_bucket", "id").select("lang", "ppl_bucket", F.substring("text", 1, 1000).alias("t")).collect()):
+        ex.setdefault(r.lang, {}).setdefault(r.ppl_bucket, []).append(r.t)
+    perplexity_report(values, cutoffs, ex, report_dir)
+    log("perplexity buckets (head <= lo < middle <= hi < tail): "
+        + ", ".join(f"{l}: {lo:.0f} / {hi:.0f}" for l, (lo, hi) in cutoffs.items()))
+    return df
 
 
 def _log_stage_counts(df, stages: list[str]) -> None:

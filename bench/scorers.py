@@ -1,0 +1,141 @@
+"""Throughput of the learned scorers, and our fastText stage against
+datatrove 0.10.1's FastTextClassifierFilter with the same model.
+
+1. Spark: each stage (perplexity, quality, coherence, safety) alone in a
+   ``mapInArrow`` over the English and Chinese texts of data/sample
+   (JSONL + Parquet), on ``local[1]``: one core, so documents/s is per core.
+   The documents are taken 4 times (distinct ids) so a run lasts seconds;
+   after a warm-up run (workers and models loaded) the best of 3 runs is
+   timed; a pass-through run with no stage is timed the same way, and
+   "stage alone" is the throughput net of it (Spark's own cost).
+2. One process, same documents, same model (models/quality/en.bin): our
+   QualityClassifier vs datatrove's FastTextClassifierFilter (DOCUMENT mode,
+   keep ``ref`` >= 0.5), rounds alternated; CPU seconds, docs/s and their
+   ratio, and how often the two keep/drop decisions agree (datatrove feeds
+   the raw text, we feed our tokens, so scores differ a little).
+
+  make scorers bench-deps && .venv/bin/python bench/scorers.py [--rounds 10]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+import pyarrow as pa  # noqa: E402
+
+from pipeline.scorer_models import SAMPLE_DIR, crawl_docs  # noqa: E402
+
+STAGES = ["perplexity", "quality", "coherence", "safety"]
+
+
+def sample_docs() -> list[dict]:
+    docs = [d for f in (SAMPLE_DIR / "parquet", SAMPLE_DIR / "jsonl") for d in crawl_docs(f)]
+    return [{"id": d["id"], "text": d["text"], "lang": d["lang"]} for d in docs if d["lang"] in ("en", "zh")]
+
+
+def spark_throughput(docs: list[dict], models: str, copies: int = 4, repeats: int = 3) -> None:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    from jobs.common import spark_session
+    from pipeline.cascade import output_schema, run_batch, stage_class
+    from pipeline.config import load_config
+
+    spark = spark_session("bench-scorers", master="local[1]")
+    docs = [{**d, "id": f"{d['id']}-{k}"} for k in range(copies) for d in docs]
+    table = pa.Table.from_pylist(docs)
+    df = spark.createDataFrame(table.to_pandas()).repartition(1).cache()
+    df.count()
+    cfg = load_config()
+
+    def timed(names: list[str]) -> tuple[float, dict]:
+        """Best of ``repeats`` warm runs (seconds) and the decisions."""
+        schema = output_schema(table.schema, [stage_class(n) for n in names])
+        sections = {n: {**cfg.section(n), "models_dir": models} for n in names}
+
+        def run(batches):
+            from pipeline.cascade import stage_class as sc
+
+            stages = [sc(n)(**sections[n]) for n in names]
+            for b in batches:
+                yield run_batch(b, stages, schema)
+
+        out = df.mapInArrow(run, from_arrow_schema(schema))
+        out.count()  # warm: Python worker, imports, models
+        best, rows = float("inf"), []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            rows = out.groupBy("decision").count().collect()
+            best = min(best, time.perf_counter() - t0)
+        return best, {r["decision"]: r["count"] for r in sorted(rows, key=lambda r: r["decision"])}
+
+    base, _ = timed([])
+    print(f"spark local[1], {len(docs)} documents (en+zh of data/sample, {copies} copies), best of {repeats}: "
+          f"pass-through {base:.1f}s ({len(docs) / base:,.0f} docs/s)")
+    print(f"{'stage':<11} {'seconds':>8} {'docs/s/core':>12} {'stage alone':>12}  decisions")
+    for name in STAGES:
+        sec, decisions = timed([name])
+        alone = f"{len(docs) / (sec - base):12,.0f}" if sec > base * 1.05 else f"{'~spark':>12}"
+        print(f"{name:<11} {sec:8.1f} {len(docs) / sec:12,.0f} {alone}  {decisions}")
+    spark.stop()
+
+
+def fasttext_side_by_side(docs: list[dict], models: str, rounds: int) -> None:
+    from datatrove.data import Document as DTDocument
+    from datatrove.pipeline.filters.fasttext_filter import FastTextClassifierFilter
+
+    from pipeline.document import Document
+    from pipeline.quality import QualityClassifier, model_path
+
+    from fasttext.FastText import _FastText
+
+    en = [d for d in docs if d["lang"] == "en"]
+    ours = QualityClassifier(models_dir=models, languages=["en"], min_score={"en": 0.5})
+    # datatrove's filter unchanged, but for the dependency check of its
+    # __new__, which asks for the ``fasttext-numpy2-wheel`` distribution
+    # (ours is ``fasttext-numpy2``: the same ``fasttext`` module).
+    theirs = object.__new__(FastTextClassifierFilter)
+    theirs.__init__(model_url=str(model_path(models, "en")), keep_labels=("ref", 0.5),
+                    filter_mode="DOCUMENT", newline_replacement=" ")
+    # Loaded before timing, as ours is in its constructor; set directly, as
+    # its ``model`` property does after copying the file to its asset cache.
+    theirs._model = _FastText(str(model_path(models, "en")))
+    ours_t, theirs_t = 0.0, 0.0
+    for _ in range(rounds):
+        t0 = time.process_time()
+        ours_keep = [ours(Document(id=d["id"], text=d["text"], lang="en")) is None for d in en]
+        ours_t += time.process_time() - t0
+        t0 = time.process_time()
+        theirs_keep = [theirs.filter(DTDocument(text=d["text"], id=d["id"])) for d in en]
+        theirs_t += time.process_time() - t0
+    n = len(en) * rounds
+    agree = sum(a == b for a, b in zip(ours_keep, theirs_keep)) / len(en)
+    print(f"fastText quality (en model), {len(en)} English documents x {rounds} rounds, one process, CPU time:")
+    print(f"  ours (QualityClassifier)                 {ours_t:6.2f}s  {n / ours_t:9,.0f} docs/s")
+    print(f"  datatrove FastTextClassifierFilter       {theirs_t:6.2f}s  {n / theirs_t:9,.0f} docs/s")
+    print(f"  ratio ours/datatrove (docs/s)            {theirs_t / ours_t:6.2f}x")
+    print(f"  keep/drop agreement                      {agree:.1%} "
+          f"(kept: ours {sum(ours_keep)}, datatrove {sum(theirs_keep)})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default="models")
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--skip-spark", action="store_true")
+    args = ap.parse_args()
+    docs = sample_docs()
+    fasttext_side_by_side(docs, args.models, args.rounds)
+    if not args.skip_spark:
+        spark_throughput(docs, args.models)
+
+
+if __name__ == "__main__":
+    main()

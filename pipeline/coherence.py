@@ -1,0 +1,267 @@
+"""Document coherence (Yi §2.1: "document coherence scorer" finds documents
+whose parts do not belong together: unrelated pages glued together, spam
+injected into an article).
+
+At every paragraph break, the TF-IDF cosine of the text just before
+(``window_chars``) and just after is the break's similarity; TF-IDF weights
+are learned on the reference text of the language. Breaks whose similarity
+is below the learned ``threshold`` (and lowest within a window) are
+incoherent boundaries. Decision:
+
+  no incoherent boundary            keep
+  1 .. max_breaks-1 boundaries      keep; ``coh_split_char`` = offset of the
+                                    weakest boundary; ``split_document``
+                                    cuts the text at every such boundary
+                                    (each part then goes back through the
+                                    length rules, in the job)
+  >= max_breaks boundaries          drop, reason ``incoherent`` (a page of
+                                    unrelated snippets)
+
+Scores: ``coh_min_sim``, ``coh_mean_sim`` (over the breaks), ``coh_breaks``
+(incoherent boundaries), ``coh_split_char``. Documents with no break that
+has a third of a window on both sides are not scored (too short to judge).
+
+Training (``train_coherence``) counts document frequencies on reference
+chunks, then sets ``threshold`` so that 1% of the real paragraph breaks of
+reference documents fall under it, and records how many junctions of two
+different reference documents do (``calibration.glued_detected``).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import random
+import re
+from collections import Counter
+from pathlib import Path
+from typing import ClassVar, Sequence
+
+from pipeline.document import Document, Stage
+from pipeline.scorer_models import DEFAULT_MODELS_DIR, cached, models_path, paragraph_chunks, require
+from pipeline.words import CJK_RANGES
+
+_WORD_RE = re.compile(f"[^\\W\\d_{CJK_RANGES}]{{2,}}")
+_CJK_RUN_RE = re.compile(f"[{CJK_RANGES}]+")
+
+
+def coherence_tokens(text: str) -> list[str]:
+    """Lower-cased words (2+ letters) and CJK character bigrams (a cheap,
+    segmenter-free stand-in for Chinese words)."""
+    text = text.lower()
+    toks = _WORD_RE.findall(text)
+    for run in _CJK_RUN_RE.findall(text):
+        toks.extend(run[i:i + 2] for i in range(len(run) - 1)) if len(run) > 1 else toks.append(run)
+    return toks
+
+
+def model_path(models_dir: str | Path, lang: str) -> Path:
+    return models_path(models_dir, "coherence", f"{lang}.json.gz")
+
+
+def load_model(path: str) -> dict:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+class TfIdf:
+    """Sublinear TF-IDF vectors and their cosine; unseen tokens get the
+    largest IDF (rare)."""
+
+    def __init__(self, idf: dict[str, float], unseen_idf: float):
+        self.idf, self.unseen = idf, unseen_idf
+
+    def vector(self, counts: Counter) -> dict[str, float]:
+        vec = {t: (1.0 + math.log(c)) * self.idf.get(t, self.unseen) for t, c in counts.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        return {t: v / norm for t, v in vec.items()}
+
+    def cosine(self, a: Counter, b: Counter) -> float:
+        va, vb = self.vector(a), self.vector(b)
+        if len(va) > len(vb):
+            va, vb = vb, va
+        return sum(v * vb.get(t, 0.0) for t, v in va.items())
+
+
+def paragraphs(text: str, min_para_chars: int) -> list[tuple[int, str]]:
+    """(start offset, text) of paragraphs (lines), short lines merged into
+    the next one so that a poem's lines or a list's items move together."""
+    out, start, buf = [], None, ""
+    pos = 0
+    for line in text.split("\n"):
+        if line.strip():
+            if start is None:
+                start = pos
+            buf = f"{buf}\n{line}" if buf else line
+            if len(buf) >= min_para_chars:
+                out.append((start, buf))
+                start, buf = None, ""
+        pos += len(line) + 1
+    if buf:
+        if out:
+            out[-1] = (out[-1][0], out[-1][1] + "\n" + buf)
+        else:
+            out.append((start, buf))
+    return out
+
+
+def break_similarities(text: str, tfidf: TfIdf, window_chars: int, min_side_chars: int,
+                       min_para_chars: int) -> list[tuple[int, float]]:
+    """(offset, similarity) of every paragraph break with at least
+    ``min_side_chars`` of text on both sides."""
+    paras = paragraphs(text, min_para_chars)
+    counts = [Counter(coherence_tokens(p)) for _, p in paras]
+    lengths = [len(p) for _, p in paras]
+    total = sum(lengths)
+    out, before = [], 0
+    for i in range(1, len(paras)):
+        before += lengths[i - 1]
+        if before < min_side_chars or total - before < min_side_chars:
+            continue
+        left, n, j = Counter(), 0, i - 1
+        while j >= 0 and n < window_chars:
+            left.update(counts[j])
+            n += lengths[j]
+            j -= 1
+        right, n, j = Counter(), 0, i
+        while j < len(paras) and n < window_chars:
+            right.update(counts[j])
+            n += lengths[j]
+            j += 1
+        out.append((paras[i][0], tfidf.cosine(left, right)))
+    return out
+
+
+class CoherenceScorer(Stage):
+    """Score adjacent-text similarity at paragraph breaks (TF-IDF cosine),
+    mark incoherent boundaries, drop documents with ``max_breaks`` or more.
+
+    models_dir      where ``make scorers`` put the models
+    languages       languages that have a model; others pass unscored
+    window_chars    per-language override of the text compared on each
+                    side of a break (absent: the model's, set in training);
+                    a break needs a third of it on both sides to be judged
+    min_para_chars  shorter lines are merged with the next (poems, lists)
+    max_breaks      this many incoherent boundaries or more: drop
+    threshold       per-language override of the learned similarity
+                    threshold (absent: the one stored with the model)
+    """
+
+    name = "coherence"
+    score_columns: ClassVar[tuple[str, ...]] = ("coh_min_sim", "coh_mean_sim", "coh_breaks", "coh_split_char")
+
+    def __init__(self, models_dir: str = DEFAULT_MODELS_DIR, languages: Sequence[str] = ("en", "zh"),
+                 window_chars: dict[str, int] | None = None, min_para_chars: int = 80,
+                 max_breaks: int = 3, threshold: dict[str, float] | None = None):
+        self.min_para_chars, self.max_breaks = min_para_chars, max_breaks
+        self.models: dict[str, tuple[TfIdf, float, int]] = {}
+        for lang in languages:
+            m = cached("coherence", require(model_path(models_dir, lang), f"coherence ({lang})"), load_model)
+            self.models[lang] = (TfIdf(m["idf"], m["unseen_idf"]), (threshold or {}).get(lang, m["threshold"]),
+                                 (window_chars or {}).get(lang, m["window_chars"]))
+
+    def breaks(self, text: str, lang: str | None) -> tuple[list[tuple[int, float]], list[tuple[int, float]]] | None:
+        """(all judged breaks, incoherent boundaries sorted by offset), or
+        None when the language has no model."""
+        if lang not in self.models:
+            return None
+        tfidf, threshold, window = self.models[lang]
+        sims = break_similarities(text, tfidf, window, window // 3, self.min_para_chars)
+        chosen: list[tuple[int, float]] = []
+        for off, sim in sorted(sims, key=lambda x: (x[1], x[0])):
+            if sim >= threshold:
+                break
+            if all(abs(off - o) >= window for o, _ in chosen):
+                chosen.append((off, sim))
+        return sims, sorted(chosen)
+
+    def __call__(self, doc: Document) -> str | None:
+        found = self.breaks(doc.text, doc.lang)
+        if not found or not found[0]:
+            return None
+        sims, bad = found
+        values = [s for _, s in sims]
+        doc.scores["coh_min_sim"] = round(min(values), 4)
+        doc.scores["coh_mean_sim"] = round(sum(values) / len(values), 4)
+        doc.scores["coh_breaks"] = float(len(bad))
+        if bad:
+            doc.scores["coh_split_char"] = float(min(bad, key=lambda x: (x[1], x[0]))[0])
+        return "incoherent" if len(bad) >= self.max_breaks else None
+
+
+def split_document(doc: Document, scorer: CoherenceScorer) -> list[str]:
+    """The parts of ``doc.text`` cut at every incoherent boundary (one part,
+    the whole text, when there is none). Engine-free: the job applies it to
+    the documents whose ``coh_breaks`` > 0 and sends each part back through
+    the length rules."""
+    found = scorer.breaks(doc.text, doc.lang)
+    if not found or not found[1]:
+        return [doc.text]
+    cuts = [0] + [off for off, _ in found[1]] + [len(doc.text)]
+    return [doc.text[a:b].strip("\n") for a, b in zip(cuts, cuts[1:]) if doc.text[a:b].strip()]
+
+
+# -------------------------------------------------------------- training --
+def glue(a: str, b: str) -> tuple[str, int]:
+    """``a`` then ``b`` as one document, and the offset where ``b`` starts."""
+    return a + "\n" + b, len(a) + 1
+
+
+def junction_samples(texts: Sequence[str], tfidf: TfIdf, seed: int, window_chars: int = 600,
+                     min_side_chars: int = 200, min_para_chars: int = 80) -> tuple[list[float], list[float]]:
+    """Similarities at real paragraph breaks of the documents (coherent) and
+    at the junction of two chunks of different documents (glued)."""
+    rng = random.Random(seed)
+    coherent, glued = [], []
+    chunks = [(i, c) for i, t in enumerate(texts) for c in paragraph_chunks(t, 2 * window_chars)]
+    for t in texts:
+        coherent.extend(s for _, s in break_similarities(t, tfidf, window_chars, min_side_chars, min_para_chars))
+    for k in range(len(chunks)):
+        (i, a), (j, b) = chunks[k], chunks[rng.randrange(len(chunks))]
+        if i == j:
+            continue
+        text, at = glue(a, b)
+        for off, s in break_similarities(text, tfidf, window_chars, min_side_chars, min_para_chars):
+            if off == at:
+                glued.append(s)
+    return coherent, glued
+
+
+def false_break_threshold(coherent: Sequence[float], max_false_break_rate: float) -> float:
+    """The similarity below which only ``max_false_break_rate`` of the real
+    paragraph breaks fall (a quantile of the coherent similarities)."""
+    ordered = sorted(coherent)
+    return round(ordered[min(len(ordered) - 1, int(max_false_break_rate * len(ordered)))], 4)
+
+
+# Characters compared on each side of a break: ~200 words of English; a
+# Chinese character carries more, so half as many.
+WINDOW_CHARS = {"en": 1200, "zh": 600}
+
+
+def train_coherence(texts: Sequence[str], lang: str, models_dir: str | Path, seed: int = 20240304,
+                    chunk_chars: int = 1000, min_df: int = 2, max_false_break_rate: float = 0.01) -> Path:
+    """Learn IDF on ``chunk_chars`` chunks of the reference texts, then the
+    similarity threshold under which only ``max_false_break_rate`` of real
+    paragraph breaks fall; report how many glued junctions fall under it."""
+    chunks = [c for t in texts for c in paragraph_chunks(t, chunk_chars)]
+    df: Counter = Counter()
+    for c in chunks:
+        df.update(set(coherence_tokens(c)))
+    n = len(chunks)
+    idf = {t: round(math.log((1 + n) / (1 + d)) + 1.0, 4) for t, d in sorted(df.items()) if d >= min_df}
+    unseen = round(math.log(1 + n) + 1.0, 4)
+    window = WINDOW_CHARS.get(lang, 1000)
+    coherent, glued = junction_samples(texts, TfIdf(idf, unseen), seed, window, window // 3)
+    if not coherent or not glued:
+        raise ValueError(f"coherence ({lang}): reference text too short to calibrate a threshold")
+    threshold = false_break_threshold(coherent, max_false_break_rate)
+    model = {"lang": lang, "idf": idf, "unseen_idf": unseen, "threshold": threshold, "window_chars": window,
+             "calibration": {"coherent_breaks": len(coherent), "glued_junctions": len(glued),
+                             "false_break_rate": max_false_break_rate,
+                             "glued_detected": round(sum(1 for g in glued if g < threshold) / len(glued), 4)}}
+    path = model_path(models_dir, lang)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh:
+        fh.write(json.dumps(model, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    return path
