@@ -1,0 +1,161 @@
+"""The Yi model on megatron-core: ``GPTModel`` with RMSNorm, SwiGLU, RoPE
+(base 5e6), grouped-query attention, no biases, untied embeddings.
+
+Layer spec: Transformer Engine's when it is installed and CUDA is present;
+otherwise megatron's local spec with its core attention replaced by
+``SDPAAttention`` (torch ``scaled_dot_product_attention``: flash/cuDNN kernels
+on GPU, 2.6× faster than the local spec's unfused baddbmm+softmax+bmm at the
+Yi-6B shape, shared/notes/stack.md; one fused kernel on CPU too).
+"""
+from __future__ import annotations
+
+import os
+import socket
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from model import cpu_patches
+from model.presets import YiShape
+
+
+def _megatron():
+    cpu_patches.apply()
+    from megatron.core.models.gpt import GPTModel  # noqa: F401  (7 s import)
+    return GPTModel
+
+
+class SDPAAttention(torch.nn.Module):
+    """megatron core-attention module computing causal attention with
+    ``F.scaled_dot_product_attention(is_causal=True, enable_gqa=True)``.
+
+    Same interface as megatron's ``DotProductAttention``: query [sq, b, np, hn],
+    key/value [sk, b, ng, hn] (ng query groups, not repeated), returns
+    [sq, b, np·hn]. Only causal self-attention without packing or bias."""
+
+    def __init__(self, config, layer_number: int, attn_mask_type, attention_type: str,
+                 attention_dropout: Optional[float] = None, softmax_scale: Optional[float] = None,
+                 cp_comm_type: Optional[str] = None, pg_collection=None):
+        super().__init__()
+        self.config = config
+        self.dropout = config.attention_dropout if attention_dropout is None else attention_dropout
+        self.softmax_scale = softmax_scale
+
+    def forward(self, query, key, value, attention_mask=None, attn_mask_type=None,
+                attention_bias=None, packed_seq_params=None):
+        if packed_seq_params is not None or attention_bias is not None:
+            raise NotImplementedError("SDPAAttention: packed sequences and attention bias are not supported")
+        q, k, v = (t.permute(1, 2, 0, 3) for t in (query, key, value))  # [b, heads, s, hn]
+        out = F.scaled_dot_product_attention(
+            q, k, v, is_causal=True, enable_gqa=q.size(1) != k.size(1), scale=self.softmax_scale,
+            dropout_p=self.dropout if self.training else 0.0)
+        sq, b = query.size(0), query.size(1)
+        return out.permute(2, 0, 1, 3).reshape(sq, b, -1)
+
+    def sharded_state_dict(self, prefix="", sharded_offsets=(), metadata=None):
+        return {}  # no parameters
+
+
+def layer_spec(attention: str = "sdpa"):
+    """The transformer-layer spec. ``attention``: "sdpa" (default) or "local"
+    (megatron's unfused DotProductAttention)."""
+    _megatron()
+    from megatron.core.models.gpt.gpt_layer_specs import (get_gpt_layer_local_spec,
+                                                          get_gpt_layer_with_transformer_engine_spec)
+    if torch.cuda.is_available():
+        try:
+            import transformer_engine  # noqa: F401
+            return get_gpt_layer_with_transformer_engine_spec()
+        except ImportError:
+            pass
+    spec = get_gpt_layer_local_spec(normalization="RMSNorm")
+    if attention == "sdpa":
+        spec.submodules.self_attention.submodules.core_attention = SDPAAttention
+    elif attention != "local":
+        raise ValueError(f"attention must be 'sdpa' or 'local', not {attention!r}")
+    return spec
+
+
+def transformer_config(shape: YiShape, *, tp: int = 1, pp: int = 1, bf16: bool = False,
+                       fused_swiglu: Optional[bool] = None):
+    """megatron ``TransformerConfig`` of a Yi shape."""
+    _megatron()
+    from megatron.core.transformer.transformer_config import TransformerConfig
+
+    cuda = torch.cuda.is_available()
+    return TransformerConfig(
+        num_layers=shape.layers, hidden_size=shape.hidden, num_attention_heads=shape.heads,
+        num_query_groups=shape.query_groups, ffn_hidden_size=shape.ffn, kv_channels=shape.head_dim,
+        normalization="RMSNorm", layernorm_epsilon=shape.norm_eps,
+        gated_linear_unit=True, activation_func=F.silu, add_bias_linear=False,
+        bias_activation_fusion=cuda if fused_swiglu is None else fused_swiglu,
+        hidden_dropout=0.0, attention_dropout=0.0, init_method_std=shape.init_std,
+        tensor_model_parallel_size=tp, pipeline_model_parallel_size=pp,
+        pipeline_dtype=torch.bfloat16 if bf16 else torch.float32,
+        bf16=bf16, params_dtype=torch.bfloat16 if bf16 else torch.float32,
+        use_cpu_initialization=not cuda, perform_initialization=True,
+        masked_softmax_fusion=False, apply_rope_fusion=False, persist_layer_norm=False,
+        gradient_accumulation_fusion=False, bias_dropout_fusion=False,
+    )
+
+
+def build_model(shape: YiShape, *, tp: int = 1, pp: int = 1, bf16: bool = False,
+                attention: str = "sdpa", fused_swiglu: Optional[bool] = None):
+    """A Yi ``GPTModel`` (this rank's pipeline stage). Needs
+    ``init_parallel`` first."""
+    GPTModel = _megatron()
+    from megatron.core import parallel_state as ps
+
+    config = transformer_config(shape, tp=tp, pp=pp, bf16=bf16, fused_swiglu=fused_swiglu)
+    model = GPTModel(
+        config=config, transformer_layer_spec=layer_spec(attention), vocab_size=shape.vocab,
+        max_sequence_length=shape.seq_length,
+        pre_process=ps.is_pipeline_first_stage(), post_process=ps.is_pipeline_last_stage(),
+        share_embeddings_and_output_weights=False, position_embedding_type="rope",
+        rotary_base=int(shape.rope_base),
+    )
+    if torch.cuda.is_available():
+        model = model.cuda()
+        if bf16:
+            from megatron.core.transformer.module import Float16Module
+            model = Float16Module(config, model)
+    return model
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def init_parallel(tp: int = 1, pp: int = 1, seed: int = 1234) -> None:
+    """torch.distributed (gloo on CPU, nccl on GPU; a one-process group when
+    not launched by torchrun) + megatron ``parallel_state`` + its RNG tracker."""
+    _megatron()
+    import torch.distributed as dist
+    from megatron.core import parallel_state as ps
+    from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
+
+    cuda = torch.cuda.is_available()
+    if not dist.is_initialized():
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        backend = "nccl" if cuda else "gloo"
+        if "RANK" in os.environ:  # torchrun
+            dist.init_process_group(backend)
+        else:  # one process; env left alone so child processes start their own group
+            dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    if not ps.model_parallel_is_initialized():
+        ps.initialize_model_parallel(tp, pp, create_gloo_process_groups=not cuda)
+    torch.manual_seed(seed)
+    model_parallel_cuda_manual_seed(seed)
+
+
+def destroy_parallel() -> None:
+    import torch.distributed as dist
+    from megatron.core import parallel_state as ps
+
+    ps.destroy_model_parallel()
+    if dist.is_initialized():
+        dist.destroy_process_group()

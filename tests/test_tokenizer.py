@@ -1,0 +1,90 @@
+"""The Yi tokenizer trained on the sample corpus through real Spark: exact
+round-trip of every sample document, digits split, unseen characters through
+byte fallback, special tokens, deterministic sampling and training."""
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from model.tokenizer import BOS, CHAT_TOKENS, EOS, TokenizerTrainer, YiTokenizer, bytes_per_token
+
+pytestmark = pytest.mark.slow  # end to end: real Spark jobs / training runs
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "parquet"
+
+
+def _sample_texts():
+    files = sorted(SAMPLE.glob("*.parquet"))
+    assert files, f"the sample corpus is missing: {SAMPLE}"
+    return [t for f in files for t in pq.read_table(f, columns=["text"])["text"].to_pylist() if t is not None]
+
+
+@pytest.fixture(scope="module")
+def trained(spark, tmp_path_factory):
+    trainer = TokenizerTrainer(vocab_size=8000, sample_rate=0.9, heldout_rate=0.1)
+    train_df, held_df = trainer.sample(spark, SAMPLE)
+    train = [r["text"] for r in train_df.collect()]
+    held = [(r["lang"], r["text"]) for r in held_df.collect()]
+    tok = trainer.train(train, tmp_path_factory.mktemp("tok"))
+    return trainer, tok, train_df, held_df, held
+
+
+def test_round_trip_every_sample_document(trained):
+    tok = trained[1]
+    texts = _sample_texts()
+    bad = [t[:80] for t in texts if tok.decode(tok.encode(t)) != t]
+    assert not bad, f"{len(bad)} of {len(texts)} documents do not round-trip, e.g. {bad[:3]}"
+
+
+def test_settings(trained):
+    tok = trained[1]
+    assert tok.vocab_size == 8000
+    assert [tok.piece(i) for i in (0, 1, 2)] == ["<unk>", BOS, EOS] and tok.eod == 2
+    for special in CHAT_TOKENS:
+        assert len(tok.encode(special)) == 1
+    assert [tok.piece(i) for i in tok.encode("2024")] == ["2", "0", "2", "4"]  # digits split
+    ids = tok.encode("  a  \n\n b\t")
+    assert tok.decode(ids) == "  a  \n\n b\t"  # whitespace kept as is
+    assert not tok.piece(tok.encode("hello")[0]).startswith("\u2581")  # no dummy prefix
+
+
+def test_unseen_characters_go_through_bytes(trained):
+    tok = trained[1]
+    text = "𓀀 ꙮ 🦜"  # an Egyptian hieroglyph, a Cyrillic rarity, an emoji: not in the sample
+    ids = tok.encode(text)
+    assert 0 not in ids, "no <unk>: byte fallback covers everything"
+    assert any(tok.piece(i).startswith("<0x") for i in ids)
+    assert tok.decode(ids) == text
+
+
+def test_sampling_is_hash_based_and_disjoint(spark, trained):
+    trainer, _, train_df, held_df, held = trained
+    ids_train = [r["id"] for r in train_df.select("id").collect()]
+    ids_held = [r["id"] for r in held_df.select("id").collect()]
+    assert ids_train == sorted(ids_train) and not set(ids_train) & set(ids_held)
+    again_train, again_held = trainer.sample(spark, SAMPLE)
+    assert [r["id"] for r in again_train.select("id").collect()] == ids_train
+    assert [r["id"] for r in again_held.select("id").collect()] == ids_held
+    n = len(_sample_texts())
+    assert 0.8 * n < len(ids_train) < 0.97 * n and len(ids_held) > 0.03 * n
+
+
+def test_training_is_deterministic(trained, tmp_path):
+    trainer, tok, train_df, _, _ = trained
+    again = trainer.train([r["text"] for r in train_df.collect()], tmp_path)
+    assert again.sha256 == tok.sha256
+
+
+def test_heldout_bytes_per_token(trained):
+    tok, held = trained[1], trained[4]
+    for lang, lo in (("en", 2.0), ("zh", 1.5)):
+        texts = [t for l, t in held if l == lang]
+        assert texts, f"no held-out {lang} text"
+        bpt, nb, nt = bytes_per_token(tok, texts)
+        print(f"held-out {lang}: {bpt:.3f} bytes/token over {nb} bytes")
+        assert bpt > lo  # compresses: well above 1 byte/token (byte fallback alone)
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="make tokenizer"):
+        YiTokenizer(tmp_path)
