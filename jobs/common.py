@@ -62,6 +62,11 @@ def spark_session(app: str, master: str | None = None, conf: dict | None = None)
         # UI can exhaust the driver heap. Cap the plan string.
         "spark.sql.maxPlanStringLength": "65536",
     }
+    log4j = REPO_ROOT / "infra" / "spark" / "log4j2.properties"
+    if "SPARK_SUBMIT" not in os.environ and log4j.exists():
+        # Plain `python jobs/x.py`: quiet Spark's own warnings (spark-submit
+        # users pass their own logging config).
+        defaults["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{log4j}"
     for k, v in {**defaults, **(conf or {})}.items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()

@@ -97,10 +97,11 @@ def run_cascade(df, names: list[str], cfg: Config):
     """Yi's row-local stages (pipeline/cascade.py) over Arrow batches."""
     import pyarrow as pa
 
-    from pipeline.cascade import output_schema, stage_class
+    from pipeline.cascade import build_stages, output_schema, stage_class
 
     if not names:
         return df
+    build_stages(names, cfg)  # fail fast on the driver (e.g. "run `make scorers`"), not per row
     in_schema = pa.schema([pa.field(f.name, _arrow_type(f.dataType)) for f in df.schema])
     schema = output_schema(in_schema, [stage_class(n) for n in names])
 

@@ -46,9 +46,10 @@ $(SCORER_STAMP): $(SCORER_INPUTS) | setup kenlm
 
 scorers: $(SCORER_STAMP) ## train the perplexity, quality, coherence and safety models into models/ (~1-2 min)
 
-# The corpus build needs the models; the tests need KenLM's tools.
-demo corpus: scorers
-test test-fast: kenlm
+# The corpus build (and its end-to-end test) needs the models; the scorer
+# tests need KenLM's tools.
+demo corpus test: scorers
+test-fast: kenlm
 
 bench-scorers: scorers bench-deps ## docs/s per core of each scorer on Spark; our fastText vs datatrove's
 	$(PY) bench/scorers.py --models $(MODELS)

@@ -1,0 +1,470 @@
+"""Yi's dedup cascade on Spark: paragraph, MinHash-LSH, exact, substring.
+
+  spark-submit [--master spark://...] jobs/dedup.py --input IN --output OUT \
+      [--config FILE] [--stages paragraph minhash exact substring]
+  python jobs/dedup.py --input IN --output OUT        # local[*]
+
+IN is Parquet with at least ``id`` and ``text``; every other column is
+carried through unchanged. OUT gets ``corpus/`` (kept documents, same
+columns), ``clusters/`` (id, cluster_id, cluster_size, kept, duplicate_of,
+stage), ``ledger/`` (id, stage, decision, reason, duplicate_of: one row per
+input row) and ``report/``. ``jobs/filter.py`` calls ``run_dedup`` directly.
+
+Everything that is not Spark (hashing, shingling, signatures, span cutting)
+lives in ``pipeline/dedup``; here are only DataFrame operations, chosen so
+that no executor ever holds a whole bucket, cluster or edge list:
+  * band buckets and paragraph / window groups are hash aggregates (min id,
+    count), then a join back: a bucket shared by 100,000 documents is O(1)
+    state per key, and gives two edges per member (to the min id and to the
+    previous id: a spillable sorted window), never a list of members;
+  * connected components: large-star / small-star (Kiveris et al. 2014) on
+    DataFrames, lineage truncated by a checkpoint every round;
+  * survivors: ``min(struct(-quality, -length, id))`` per cluster.
+All ids are the input's; every choice (first occurrence, survivor, root) is
+a minimum over a total order, so reruns, retries and clusters give the same
+bytes.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+if __name__ == "__main__":
+    # `python jobs/dedup.py` puts jobs/ first on sys.path, where jobs/tokenize.py
+    # would shadow the standard library's tokenize (imported by dataclasses).
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import argparse  # noqa: E402
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # `spark-submit jobs/dedup.py` puts jobs/ first
+    sys.path.insert(0, str(REPO_ROOT))
+
+import pyarrow as pa  # noqa: E402
+from pyspark.sql import Column, DataFrame, Window, functions as F, types as T  # noqa: E402
+
+from jobs.common import log, spark_session, write_parquet  # noqa: E402
+from pipeline.config import Config, load_config  # noqa: E402
+from pipeline.dedup.minhash import MinHasher  # noqa: E402
+from pipeline.dedup.paragraph import ParagraphDedup  # noqa: E402
+from pipeline.dedup.substring import SubstringDedup  # noqa: E402
+
+STAGE_NAMES = {"paragraph": "paragraph_dedup", "minhash": "minhash_dedup",
+               "exact": "exact_dedup", "substring": "substring_dedup"}
+KEPT, REJECTED, QUARANTINED = "kept", "rejected", "quarantined"
+LEDGER_SCHEMA = "id string, stage string, decision string, reason string, duplicate_of string"
+CLUSTER_COLS = ["id", "cluster_id", "cluster_size", "kept", "duplicate_of", "stage"]
+
+
+# ----------------------------------------------------------------- helpers --
+def _cut_lineage(df: DataFrame) -> DataFrame:
+    """Materialize ``df`` and make it a leaf of later plans (reliable
+    checkpoint when a checkpoint dir is set, else local): a stage's output is
+    computed once, and plans stay small (persisted DataFrames joined with
+    themselves stage after stage make plan strings grow exponentially)."""
+    sc = df.sparkSession.sparkContext
+    return df.checkpoint(eager=True) if sc.getCheckpointDir() else df.localCheckpoint(eager=True)
+
+
+def _survivor_order(df: DataFrame, quality_col: str | None) -> Column:
+    """Smaller is better: highest quality (nulls last), then longest, then id."""
+    parts = []
+    if quality_col and quality_col in df.columns:
+        parts.append(F.coalesce(-F.col(quality_col).cast("double"), F.lit(float("inf"))).alias("q"))
+    parts += [(-F.length("text")).alias("l"), F.col("id").alias("id")]
+    return F.struct(*parts)
+
+
+def _decided(df: DataFrame, stage: str, decision: str, reason: Column | str,
+             duplicate_of: Column | None = None) -> DataFrame:
+    return df.select(
+        F.col("id").cast("string").alias("id"), F.lit(stage).alias("stage"), F.lit(decision).alias("decision"),
+        (F.lit(reason) if isinstance(reason, str) else reason).cast("string").alias("reason"),
+        (duplicate_of if duplicate_of is not None else F.lit(None)).cast("string").alias("duplicate_of"))
+
+
+def _replace_text(batch: pa.RecordBatch, names: list[str], texts: list, reasons: list) -> pa.RecordBatch:
+    cols = [pa.array(texts, type=batch.column(batch.schema.get_field_index("text")).type) if n == "text"
+            else batch.column(batch.schema.get_field_index(n)) for n in names]
+    return pa.RecordBatch.from_arrays(cols + [pa.array(reasons, type=pa.string())], names=names + ["_reason"])
+
+
+# ------------------------------------------------------- connected components --
+def _fingerprint(e: DataFrame) -> tuple:
+    """(count, sum of 64-bit edge hashes): equal for equal edge sets, and
+    different for different ones but with probability ~2^-64."""
+    r = e.agg(F.count("*").alias("n"), F.sum(F.xxhash64("a", "b").cast("decimal(38,0)")).alias("s")).first()
+    return r["n"], r["s"]
+
+
+def connected_components(edges: DataFrame, max_rounds: int = 64) -> DataFrame:
+    """(id, root) for every node of the undirected graph ``edges`` (src, dst):
+    root = smallest id of its component. Large-star / small-star, each round
+    two aggregations and joins; stops when a round changes no edge."""
+    e = edges.select(F.least("src", "dst").alias("a"), F.greatest("src", "dst").alias("b")) \
+        .where(F.col("a") != F.col("b")).distinct()
+    e = _cut_lineage(e)
+    prev = _fingerprint(e)
+    for _ in range(max_rounds):
+        # large-star: every neighbour v > u of u links to min(N(u) + u)
+        both = e.select(F.col("a").alias("u"), F.col("b").alias("v")).unionByName(
+            e.select(F.col("b").alias("u"), F.col("a").alias("v")))
+        m = both.groupBy("u").agg(F.min("v").alias("mv")).select("u", F.least("u", "mv").alias("m"))
+        large = both.where(F.col("v") > F.col("u")).join(m, "u") \
+            .select(F.least("v", "m").alias("a"), F.greatest("v", "m").alias("b")).where("a != b").distinct()
+        # small-star: u and its neighbours v < u link to min(N-(u) + u)
+        sm = large.groupBy("b").agg(F.min("a").alias("m"))
+        small = large.join(sm, "b").select(F.col("a").alias("x"), "m") \
+            .unionByName(sm.select(F.col("b").alias("x"), "m")) \
+            .select(F.least("x", "m").alias("a"), F.greatest("x", "m").alias("b")).where("a != b").distinct()
+        small = _cut_lineage(small)
+        fp = _fingerprint(small)
+        e, done, prev = small, fp == prev, fp
+        if done:
+            break
+    else:
+        raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
+    # converged: stars, every non-root node b linked to its root a
+    labels = e.groupBy("b").agg(F.min("a").alias("root")).select(F.col("b").alias("id"), "root")
+    roots = e.select(F.col("a").alias("id")).distinct().join(labels.select("id"), "id", "left_anti") \
+        .select("id", F.col("id").alias("root"))
+    return labels.unionByName(roots)
+
+
+# ------------------------------------------------------------------ stages --
+@dataclass
+class StageOut:
+    kept: DataFrame
+    decided: DataFrame
+    clusters: DataFrame | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def paragraph_stage(docs: DataFrame, params: dict) -> StageOut:
+    """a. Paragraph dedup (pipeline/dedup/paragraph.py)."""
+    pd_ = ParagraphDedup(**params)
+    names = docs.columns
+
+    def hashes(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            ids, lines, hs = [], [], []
+            for i, t in zip(b.column("id").to_pylist(), b.column("text").to_pylist()):
+                ln, h = pd_.paragraph_hashes(t)
+                ids += [i] * len(ln)
+                lines += ln
+                hs += h
+            yield pa.RecordBatch.from_pydict({"id": ids, "line": lines, "h": hs},
+                                             schema=pa.schema([("id", pa.string()), ("line", pa.int32()), ("h", pa.int64())]))
+
+    paras = docs.select("id", "text").mapInArrow(hashes, "id string, line int, h long")
+    first = paras.groupBy("h").agg(F.min(F.struct("id", "line")).alias("f"))
+    drops = paras.join(first, "h").where((F.col("id") != F.col("f.id")) | (F.col("line") != F.col("f.line"))) \
+        .groupBy("id").agg(F.array_sort(F.collect_list("line")).alias("_drop"))
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            texts, reasons = [], []
+            for t, d in zip(b.column("text").to_pylist(), b.column("_drop").to_pylist()):
+                new, reason = pd_.remove(t, d or [])
+                texts.append(new)
+                reasons.append(reason)
+            yield _replace_text(b, names, texts, reasons)
+
+    schema = T.StructType(docs.schema.fields + [T.StructField("_reason", T.StringType())])
+    out = _cut_lineage(docs.join(drops, "id", "left").mapInArrow(apply, schema))
+    decided = _decided(out.where(F.col("_reason").isNotNull()), STAGE_NAMES["paragraph"], REJECTED, F.col("_reason"))
+    kept = out.where(F.col("_reason").isNull()).drop("_reason")
+    return StageOut(kept, decided)
+
+
+def minhash_stage(docs: DataFrame, params: dict, quality_col: str | None) -> StageOut:
+    """b. MinHash-LSH near-duplicate documents (pipeline/dedup/minhash.py)."""
+    params = dict(params)
+    threshold = float(params.pop("threshold", 0.7))
+    verify = bool(params.pop("verify", True))
+    params.pop("num_perm", None)  # documents bands * rows; the banding decides
+    hasher = MinHasher(**params)
+
+    def keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import numpy as np
+        for b in batches:
+            ids = np.asarray(b.column("id").to_pylist(), dtype=object)
+            sig = hasher.signatures(b.column("text").to_pylist())
+            ok = hasher.has_tokens(sig)
+            k = hasher.band_keys(sig[ok])
+            n = int(ok.sum())
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(np.repeat(ids[ok], hasher.bands), type=pa.string()),
+                 pa.array(np.tile(np.arange(hasher.bands, dtype=np.int32), n)),
+                 pa.array(k.ravel())], names=["id", "band", "key"])
+
+    bk = _cut_lineage(docs.select("id", "text").mapInArrow(keys, "id string, band int, key long"))
+    roots = bk.groupBy("band", "key").agg(F.min("id").alias("root"), F.count("*").alias("n")).where("n > 1")
+    # In each bucket, edges to the bucket's min id (star) and to the previous
+    # id (chain): O(n) rows per bucket, each alone enough for connected
+    # components; both, so that an unrelated bucket minimum failing the
+    # Jaccard check does not cut its true duplicates apart.
+    members = bk.join(roots.drop("n"), ["band", "key"])
+    prev = F.lag("id").over(Window.partitionBy("band", "key").orderBy("id"))
+    cand = members.where(F.col("id") != F.col("root")).select(F.col("id").alias("src"), F.col("root").alias("dst")) \
+        .unionByName(members.select(F.col("id").alias("src"), prev.alias("dst")).where(F.col("dst").isNotNull())) \
+        .distinct()
+    cand = _cut_lineage(cand)
+    n_cand = cand.count()
+    if verify:
+        texts = docs.select("id", "text")
+
+        def jac(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            from pipeline.dedup.jaccard import jaccard
+            for b in batches:
+                cache: dict[str, object] = {}
+
+                def sh(i, t):
+                    if i not in cache:
+                        cache[i] = hasher.shingle_set(t)
+                    return cache[i]
+                js = [jaccard(sh(s, ts), sh(d, td)) for s, d, ts, td in zip(
+                    *(b.column(c).to_pylist() for c in ("src", "dst", "ts", "td")))]
+                yield pa.RecordBatch.from_arrays([b.column("src"), b.column("dst"), pa.array(js, pa.float64())],
+                                                 names=["src", "dst", "j"])
+
+        pairs = cand.join(texts.select(F.col("id").alias("src"), F.col("text").alias("ts")), "src") \
+            .join(texts.select(F.col("id").alias("dst"), F.col("text").alias("td")), "dst") \
+            .select("src", "dst", "ts", "td").mapInArrow(jac, "src string, dst string, j double")
+        edges = _cut_lineage(pairs.where(F.col("j") >= threshold).select("src", "dst"))
+    else:
+        edges = cand
+    n_edges = edges.count()
+    comp = connected_components(edges)
+    members = comp.withColumnRenamed("root", "cluster_id").join(
+        docs.select("id", _survivor_order(docs, quality_col).alias("o")), "id")
+    surv = members.groupBy("cluster_id").agg(F.min("o").alias("best"), F.count("*").alias("cluster_size"))
+    clusters = _cut_lineage(members.join(surv, "cluster_id").select(
+        "id", "cluster_id", "cluster_size", (F.col("id") == F.col("best.id")).alias("kept"),
+        F.when(F.col("id") != F.col("best.id"), F.col("best.id")).alias("duplicate_of"),
+        F.lit(STAGE_NAMES["minhash"]).alias("stage")))
+    removed = clusters.where(~F.col("kept"))
+    decided = _decided(removed, STAGE_NAMES["minhash"], REJECTED, "near_duplicate", F.col("duplicate_of"))
+    kept = _cut_lineage(docs.join(removed.select("id"), "id", "left_anti"))
+    return StageOut(kept, decided, clusters, extra={
+        "hasher": hasher, "threshold": threshold, "candidate_pairs": n_cand, "verified_pairs": n_edges})
+
+
+def exact_stage(docs: DataFrame, quality_col: str | None) -> StageOut:
+    """c. Exact document dedup on the normalized content hash."""
+
+    def chash(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pipeline.document import content_hash
+        for b in batches:
+            hs = [content_hash(t) for t in b.column("text").to_pylist()]
+            yield pa.RecordBatch.from_arrays([b.column("id"), pa.array(hs, pa.string())], names=["id", "h"])
+
+    h = docs.select("id", "text").mapInArrow(chash, "id string, h string")
+    members = h.join(docs.select("id", _survivor_order(docs, quality_col).alias("o")), "id")
+    groups = members.groupBy("h").agg(F.min("o").alias("best"), F.count("*").alias("cluster_size")) \
+        .where("cluster_size > 1")
+    clusters = _cut_lineage(members.join(groups, "h").select(
+        "id", F.col("h").alias("cluster_id"), "cluster_size", (F.col("id") == F.col("best.id")).alias("kept"),
+        F.when(F.col("id") != F.col("best.id"), F.col("best.id")).alias("duplicate_of"),
+        F.lit(STAGE_NAMES["exact"]).alias("stage")))
+    removed = clusters.where(~F.col("kept"))
+    decided = _decided(removed, STAGE_NAMES["exact"], REJECTED, "exact_duplicate", F.col("duplicate_of"))
+    kept = _cut_lineage(docs.join(removed.select("id"), "id", "left_anti"))
+    return StageOut(kept, decided, clusters)
+
+
+def substring_stage(docs: DataFrame, params: dict) -> StageOut:
+    """d. Exact sub-document dedup of >= window-token spans (pipeline/dedup/substring.py)."""
+    sd = SubstringDedup(**params)
+    names = docs.columns
+
+    def windows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import numpy as np
+        for b in batches:
+            for i, t in zip(b.column("id").to_pylist(), b.column("text").to_pylist()):
+                h = sd.window_hashes(t)
+                if len(h):
+                    yield pa.RecordBatch.from_arrays(
+                        [pa.array([i] * len(h), pa.string()), pa.array(np.arange(len(h), dtype=np.int32)), pa.array(h)],
+                        names=["id", "pos", "h"])
+
+    win = docs.select("id", "text").mapInArrow(windows, "id string, pos int, h long")
+    dup = win.groupBy("h").agg(F.min("id").alias("first"), F.max("id").alias("last")) \
+        .where(F.col("first") != F.col("last")).select("h", "first")
+    rm = _cut_lineage(win.join(dup, "h").where(F.col("id") != F.col("first"))
+                  .groupBy("id").agg(F.array_sort(F.collect_set("pos")).alias("_pos")))
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            texts, reasons = [], []
+            for t, p in zip(b.column("text").to_pylist(), b.column("_pos").to_pylist()):
+                new, reason, _ = sd.remove(t, p or [])
+                texts.append(new)
+                reasons.append(reason)
+            yield _replace_text(b, names, texts, reasons)
+
+    schema = T.StructType(docs.schema.fields + [T.StructField("_reason", T.StringType())])
+    out = _cut_lineage(docs.join(rm, "id", "left").mapInArrow(apply, schema))
+    decided = _decided(out.where(F.col("_reason").isNotNull()), STAGE_NAMES["substring"], REJECTED, F.col("_reason"))
+    kept = out.where(F.col("_reason").isNull()).drop("_reason")
+    return StageOut(kept, decided, extra={"removals": rm, "before": docs.select("id", "text"), "dedup": sd})
+
+
+# ------------------------------------------------------------------ result --
+@dataclass
+class DedupResult:
+    """What ``run_dedup`` returns; see the module docstring for the columns."""
+
+    kept: DataFrame
+    ledger: DataFrame
+    clusters: DataFrame
+    counts: list[dict]
+    stages: list[str]
+    extra: dict = field(default_factory=dict)
+
+    def write_report(self, out_dir: str | Path, examples: int = 5) -> None:
+        """Counts (JSON + MD), cluster-size histogram, largest clusters and
+        removed spans with examples, S-curve with measured FP/FN rates.
+        Only small aggregates and a few examples reach the driver."""
+        from pipeline.dedup.report import write_report
+
+        hist = [r.asDict() for r in self.clusters.groupBy("stage", "cluster_size")
+                .agg(F.countDistinct("cluster_id").alias("clusters")).orderBy("stage", "cluster_size").collect()]
+        top = self.clusters.select("stage", "cluster_id", "cluster_size").distinct() \
+            .orderBy(F.desc("cluster_size"), "stage", "cluster_id").limit(examples)
+        texts = self.extra["input"].select("id", F.substring("text", 1, 300).alias("snippet"))
+        members = self.clusters.join(top.select("stage", "cluster_id"), ["stage", "cluster_id"]) \
+            .join(texts, "id").orderBy(F.desc("cluster_size"), "stage", "cluster_id", F.desc("kept"), "id").collect()
+        largest: dict = {}
+        for r in members:
+            c = largest.setdefault((r["stage"], r["cluster_id"]), {"stage": r["stage"], "cluster_id": r["cluster_id"],
+                                                                   "size": r["cluster_size"], "members": []})
+            if len(c["members"]) < 3:
+                c["members"].append({"id": r["id"], "kept": r["kept"], "snippet": r["snippet"]})
+        spans = []
+        sub = self.extra.get("substring")
+        if sub:
+            rows = sub["removals"].join(sub["before"], "id").orderBy("id").limit(examples).collect()
+            for r in rows:
+                _, reason, cuts = sub["dedup"].remove(r["text"], r["_pos"])
+                spans.append({"id": r["id"], "reason": reason, "removed": [r["text"][s:e][:400] for s, e in cuts[:3]],
+                              "removed_chars": sum(e - s for s, e in cuts)})
+        mh = self.extra.get("minhash") or {}
+        write_report(Path(out_dir), counts=self.counts, histogram=hist, largest=list(largest.values()),
+                     spans=spans, hasher=mh.get("hasher"), threshold=mh.get("threshold", 0.7),
+                     lsh={k: mh[k] for k in ("candidate_pairs", "verified_pairs") if k in mh})
+
+
+def _quarantine_bad_rows(df: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Rows without id or text, or whose id is not unique, cannot be judged."""
+    n = F.count("*").over(Window.partitionBy("id"))
+    tagged = df.withColumn("_reason", F.when(F.col("id").isNull(), "null_id")
+                           .when(F.col("text").isNull(), "null_text")
+                           .when(n > 1, "duplicate_id"))
+    return tagged.where(F.col("_reason").isNull()).drop("_reason"), tagged.where(F.col("_reason").isNotNull())
+
+
+def run_dedup(spark, df: DataFrame, cfg: Config, stages: list[str] | None = None) -> DedupResult:
+    """Run the dedup stages (default ``[dedup] stages``) over ``df`` (id, text, ...)."""
+    section = cfg.section("dedup")
+    stages = list(stages if stages is not None else section.get("stages", list(STAGE_NAMES)))
+    unknown = [s for s in stages if s not in STAGE_NAMES]
+    if unknown:
+        raise ValueError(f"unknown dedup stage(s) {unknown}; known: {list(STAGE_NAMES)}")
+    if not {"id", "text"} <= set(df.columns):
+        raise ValueError(f"dedup input needs columns id and text; got {df.columns}")
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(section.get("arrow_batch_rows", 256)))
+    spark.conf.set("spark.sql.maxPlanStringLength", "100000")  # plan strings are logged: bound them
+    quality_col = section.get("quality_column")
+    docs, bad = _quarantine_bad_rows(df)
+    docs = _cut_lineage(docs)
+    ledgers: list[DataFrame] = []
+    if stages:
+        ledgers.append(_decided(bad, STAGE_NAMES[stages[0]], QUARANTINED, F.col("_reason")))
+    else:
+        docs = df
+    clusters, extra = [], {}
+    for s in stages:
+        if s == "paragraph":
+            out = paragraph_stage(docs, cfg.section("dedup.paragraph"))
+        elif s == "minhash":
+            out = minhash_stage(docs, cfg.section("dedup.minhash"), quality_col)
+        elif s == "exact":
+            out = exact_stage(docs, quality_col)
+        else:
+            out = substring_stage(docs, cfg.section("dedup.substring"))
+        docs = out.kept
+        ledgers.append(out.decided)
+        if out.clusters is not None:
+            clusters.append(out.clusters)
+        extra[s] = out.extra
+        n = out.decided.count()
+        log(f"dedup {STAGE_NAMES[s]}: {n} documents rejected or quarantined")
+    ledgers.append(_decided(docs, "", KEPT, F.lit(None)))
+    ledger = ledgers[0]
+    for part in ledgers[1:]:
+        ledger = ledger.unionByName(part)
+    ledger = _cut_lineage(ledger)
+    spark_ = df.sparkSession
+    cl = clusters[0] if clusters else spark_.createDataFrame(
+        [], "id string, cluster_id string, cluster_size long, kept boolean, duplicate_of string, stage string")
+    for c in clusters[1:]:
+        cl = cl.unionByName(c)
+    counts = _stage_counts(ledger, [STAGE_NAMES[s] for s in stages])
+    extra["input"] = df
+    return DedupResult(kept=docs, ledger=ledger, clusters=cl.select(*CLUSTER_COLS), counts=counts,
+                       stages=stages, extra=extra)
+
+
+def _stage_counts(ledger: DataFrame, stage_names: list[str]) -> list[dict]:
+    """Per stage in / kept / rejected / quarantined, from the ledger (on Spark)."""
+    rows = {(r["stage"], r["decision"]): r["n"] for r in
+            ledger.groupBy("stage", "decision").agg(F.count("*").alias("n")).collect()}
+    remaining = sum(rows.values())
+    out = []
+    for s in stage_names:
+        rej, qua = rows.get((s, REJECTED), 0), rows.get((s, QUARANTINED), 0)
+        out.append({"stage": s, "in": remaining, "kept": remaining - rej - qua, "rejected": rej, "quarantined": qua})
+        remaining -= rej + qua
+    if remaining != rows.get(("", KEPT), 0):
+        raise AssertionError(f"dedup ledger broken: {remaining} survive, {rows.get(('', KEPT), 0)} marked kept")
+    return out
+
+
+def write_outputs(spark, res: DedupResult, out: str, cfg: Config) -> None:
+    """OUT/corpus, OUT/clusters, OUT/ledger (deterministic Parquet), OUT/report."""
+    parts = int(cfg.get("dedup.output_partitions", 4))
+    write_parquet(spark, res.kept, f"{out}/corpus", partitions=parts)
+    write_parquet(spark, res.clusters, f"{out}/clusters", sort_by=["id", "stage"], partitions=parts)
+    write_parquet(spark, res.ledger, f"{out}/ledger", sort_by=["id", "stage"], partitions=parts)
+    res.write_report(f"{out}/report")
+
+
+# --------------------------------------------------------------------- CLI --
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--input", required=True, help="Parquet dir with id, text (+ any columns)")
+    ap.add_argument("--output", required=True, help="output dir: corpus/, clusters/, ledger/, report/")
+    ap.add_argument("--config", help="TOML overriding config/default.toml")
+    ap.add_argument("--stages", nargs="+", choices=list(STAGE_NAMES), help="default: [dedup] stages")
+    ap.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
+    args = ap.parse_args(argv)
+    cfg = load_config(args.config)
+    spark = spark_session("yi-dedup", master=args.master)
+    out = args.output.rstrip("/")
+    df = spark.read.parquet(args.input)
+    log(f"dedup: reading {args.input}")
+    res = run_dedup(spark, df, cfg, args.stages)
+    write_outputs(spark, res, out, cfg)
+    for c in res.counts:
+        log(f"{c['stage']}: in {c['in']} kept {c['kept']} rejected {c['rejected']} quarantined {c['quarantined']}")
+    log(f"dedup done: {out}")
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

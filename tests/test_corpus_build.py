@@ -1,0 +1,127 @@
+"""End to end: `jobs/filter.py` on real Spark local[2] over the shipped sample."""
+import gzip
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from jobs import filter as corpus_build
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+pytestmark = pytest.mark.slow
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def count_input_records(root: Path) -> int:
+    """Count records independently of our readers: JSONL lines, Parquet rows,
+    WARC response/conversion records."""
+    from warcio.archiveiterator import ArchiveIterator
+    import zstandard
+
+    n = 0
+    for p in sorted(root.rglob("*")):
+        name = p.name
+        if name.endswith((".jsonl", ".jsonl.gz", ".jsonl.zst")):
+            if name.endswith(".gz"):
+                data = gzip.decompress(p.read_bytes())
+            elif name.endswith(".zst"):
+                data = zstandard.ZstdDecompressor().stream_reader(p.open("rb")).read()
+            else:
+                data = p.read_bytes()
+            n += sum(1 for line in data.splitlines() if line.strip())
+        elif name.endswith(".parquet"):
+            n += pq.ParquetFile(p).metadata.num_rows
+        elif ".warc" in name:
+            with p.open("rb") as fh:
+                n += sum(1 for r in ArchiveIterator(fh) if r.rec_type in ("response", "conversion"))
+    return n
+
+
+@pytest.fixture(scope="module")
+def build(spark, tmp_path_factory):
+    out = tmp_path_factory.mktemp("build") / "out"
+    assert corpus_build.main(["--input", str(SAMPLE), "--output", str(out)]) == 0
+    return out
+
+
+def test_ledger_accounts_for_every_input_record(build):
+    ledger = pq.read_table(build / "ledger").to_pydict()
+    assert len(ledger["id"]) == count_input_records(SAMPLE)
+    assert len(set(zip(ledger["id"], ledger["decision"], ledger["stage"]))) == len(ledger["id"])
+    assert set(ledger["decision"]) <= {"kept", "rejected", "quarantined"}
+    corpus = pq.read_table(build / "corpus")
+    kept_ids = {i for i, d in zip(ledger["id"], ledger["decision"]) if d == "kept"}
+    assert set(corpus.column("id").to_pylist()) == kept_ids
+    assert corpus.num_rows == len(kept_ids) > 0
+
+
+def test_funnel_invariant_per_stage(build):
+    funnel = json.loads((build / "report" / "funnel.json").read_text())
+    t = funnel["total"]
+    assert t["input"] == t["kept"] + t["rejected"] + t["quarantined"]
+    for r in funnel["rows"]:
+        assert r["docs_in"] == r["docs_kept"] + r["docs_rejected"] + r["docs_quarantined"]
+    stages = funnel["stages"]
+    assert stages[:2] == ["read", "langid"]
+    # every stage of the cascade rejected something on real web text
+    rejected = {r["stage"] for r in funnel["rows"] if r["docs_rejected"]}
+    assert {"langid", "heuristics"} <= rejected
+    assert (build / "report" / "funnel.png").stat().st_size > 10_000
+    assert (build / "report" / "examples" / "langid.md").exists()
+
+
+def test_corpus_is_english_and_chinese_partitioned(build):
+    langs = sorted(p.name for p in (build / "corpus").iterdir() if p.is_dir())
+    assert langs == ["lang=en", "lang=zh"]
+    t = pq.read_table(build / "corpus" / "lang=zh")
+    assert t.num_rows > 0 and "meta" in t.column_names and "edits" in t.column_names
+
+
+def test_second_run_is_byte_identical(spark, build, tmp_path):
+    out2 = tmp_path / "out2"
+    assert corpus_build.main(["--input", str(SAMPLE), "--output", str(out2)]) == 0
+    for part in ("corpus", "ledger", "quarantine"):
+        assert tree_digest(build / part) == tree_digest(out2 / part), part
+
+
+def _bad_inputs(d: Path) -> None:
+    good = [json.dumps({"id": f"g{i}", "text": line}) for i, line in enumerate(
+        (SAMPLE.parent.parent / "README.md").read_text().split("\n\n")) if len(line) > 40]
+    (d / "good.jsonl").write_text("\n".join(good) + "\n")
+    (d / "bad.jsonl").write_bytes(b'{"id": "b1", "text": "caf\xe9 au lait"}\n{"id": "b2", "text": \n'
+                                  b'{"id": "b3", "text": null}\n{"id": "b4", "text": "ok fine text here"}\n')
+    raw = gzip.compress(("\n".join(good) + "\n").encode())
+    (d / "truncated.jsonl.gz").write_bytes(raw[: len(raw) // 2])
+    (d / "garbage.jsonl.gz").write_bytes(bytes(range(256)) * 10)
+    pq.write_table(pa.table({"id": ["x"], "body": ["no text column"]}), d / "wrong.parquet")
+
+
+def test_bad_input_is_quarantined_not_fatal(spark, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    _bad_inputs(src)
+    out = tmp_path / "out"
+    assert corpus_build.main(["--input", str(src), "--output", str(out)]) == 0
+    q = pq.read_table(out / "quarantine").to_pydict()
+    reasons = set(q["reason"])
+    assert {"invalid_utf8", "malformed_json", "empty_text", "truncated_gzip"} <= reasons
+    unreadable = sorted(Path(f).name for f, r in zip(q["source_file"], q["reason"]) if r.startswith("unreadable_file"))
+    assert unreadable == ["garbage.jsonl.gz", "wrong.parquet"]
+    funnel = json.loads((out / "report" / "funnel.json").read_text())["total"]
+    assert funnel["input"] == funnel["kept"] + funnel["rejected"] + funnel["quarantined"]
+
+
+def test_strict_fails_on_unreadable_file(spark, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    _bad_inputs(src)
+    with pytest.raises(Exception, match="garbage.jsonl.gz|wrong.parquet"):
+        corpus_build.main(["--input", str(src), "--output", str(tmp_path / "out"), "--strict"])

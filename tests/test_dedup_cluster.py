@@ -1,0 +1,115 @@
+"""`spark-submit jobs/dedup.py` on a real Spark standalone cluster (a master
+and two 1-core workers on 127.0.0.1, from the pip-installed Spark) writes
+the same files, rows and bytes of data as `python jobs/dedup.py` on local mode: catches driver-local
+paths, code not shipped to executors and closures that do not serialize."""
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.dedup.planted import planted_set
+
+REPO = Path(__file__).resolve().parent.parent
+SPARK_BIN = Path(sys.executable).parent.parent / "lib" / "python3.11" / "site-packages" / "pyspark" / "bin"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, timeout: float = 90) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port}")
+
+
+def _digest(root: Path) -> dict[str, str]:
+    """Per file: sha256 of its decoded content (schema, key-value metadata,
+    row groups, rows) for Parquet, of its bytes for JSON. Two JVMs write
+    Parquet footers whose per-column list of encodings is in a different
+    order (parquet-mr keeps it in a HashSet of enums hashed by identity);
+    everything else in the files is identical."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.suffix == ".json":
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+        elif p.suffix == ".parquet":
+            f = pq.ParquetFile(p)
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, f.schema_arrow) as w:
+                w.write_table(f.read())
+            meta = repr(sorted(f.metadata.metadata.items())) + repr(
+                [f.metadata.row_group(i).num_rows for i in range(f.metadata.num_row_groups)])
+            out[str(p.relative_to(root))] = hashlib.sha256(sink.getvalue().to_pybytes() + meta.encode()).hexdigest()
+    return out
+
+
+def _errors(stderr: str) -> str:
+    return "\n".join(line for line in stderr.splitlines() if " INFO " not in line)[-3000:]
+
+
+@pytest.fixture
+def workdir():
+    d = Path(tempfile.mkdtemp(prefix="yi-dedup-cluster-"))
+    yield d
+    if not os.environ.get("YI_KEEP"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_standalone_cluster_equals_local(workdir):
+    pq.write_table(pa.Table.from_pylist(planted_set(n_base=200, seed=9)), workdir / "in.parquet")
+    env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable,
+               PYSPARK_DRIVER_PYTHON=sys.executable, PYTHONHASHSEED="0",
+               SPARK_WORKER_DIR=str(workdir / "work"), SPARK_LOCAL_DIRS=str(workdir / "tmp"))
+    args = ["--input", str(workdir / "in.parquet")]
+    local = subprocess.run([sys.executable, str(REPO / "jobs" / "dedup.py"), *args, "--output",
+                            str(workdir / "local"), "--master", "local[2]"],
+                           env=env, capture_output=True, text=True, timeout=400, cwd=REPO)
+    assert local.returncode == 0, _errors(local.stderr)
+
+    port = _free_port()
+    procs = []
+    try:
+        procs.append(subprocess.Popen(
+            [str(SPARK_BIN / "spark-class"), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+             "--port", str(port), "--webui-port", str(_free_port())],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        _wait_port(port)
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [str(SPARK_BIN / "spark-class"), "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+                 "--cores", "1", "--memory", "1g", "--webui-port", str(_free_port()), f"spark://127.0.0.1:{port}"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        cluster = subprocess.run(
+            [str(SPARK_BIN / "spark-submit"), "--master", f"spark://127.0.0.1:{port}",
+             "--driver-memory", "512m", "--executor-memory", "512m", "--total-executor-cores", "2",
+             "--conf", f"spark.pyspark.python={sys.executable}", str(REPO / "jobs" / "dedup.py"),
+             *args, "--output", str(workdir / "cluster")],
+            env=env, capture_output=True, text=True, timeout=400, cwd=workdir)
+        assert cluster.returncode == 0, _errors(cluster.stderr)
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=20)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(p.pid, signal.SIGKILL)
+    a, b = _digest(workdir / "local"), _digest(workdir / "cluster")
+    assert len(a) >= 13 and a == b
