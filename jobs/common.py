@@ -8,7 +8,6 @@ Run a job either way:
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 import time
@@ -76,41 +75,101 @@ def spark_session(app: str, master: str | None = None, conf: dict | None = None)
     return spark
 
 
-_PART_RE = re.compile(r"^(part-\d{5})-[0-9a-f-]{36}(-c\d{3})?(\..*)$")
+def _fs(path: str):
+    """(pyarrow FileSystem, path inside it) for a local path or any URI."""
+    from pyarrow import fs as pafs
+
+    if "://" not in path:
+        path = os.path.abspath(path)
+    return pafs.FileSystem.from_uri(path if "://" in path else "file://" + path)
 
 
-def deterministic_names(spark, path: str) -> None:
-    """Spark names part files with a per-run UUID; drop it so a rerun writes
-    the same file names as well as the same bytes (part-00000-c000.zstd.parquet).
-    Works on any Hadoop file system."""
-    jvm = spark._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hpath.getFileSystem(spark._jsc.hadoopConfiguration())
-    it = fs.listFiles(hpath, True)
-    while it.hasNext():
-        st = it.next().getPath()
-        m = _PART_RE.match(st.getName())
-        if m:
-            new = f"{m.group(1)}{m.group(2) or ''}{m.group(3)}"
-            fs.rename(st, jvm.org.apache.hadoop.fs.Path(st.getParent(), new))
+def _partition_dir(keys: tuple) -> str:
+    return "/".join(f"{k}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for k, v in keys)
 
 
 def write_parquet(spark, df, path: str, *, partition_by: list[str] | None = None,
                   sort_by: list[str] | None = None, partitions: int | None = None,
-                  max_records_per_file: int | None = None, compression: str = "zstd") -> None:
-    """Deterministic Parquet write: rows hash-partitioned and sorted by
-    ``sort_by`` (default: id), UUID-free file names, no .crc files."""
+                  max_records_per_file: int | None = None, compression: str = "zstd") -> int:
+    """Deterministic Parquet write: the same rows give the same files, byte
+    for byte, in every run and process.
+
+    Rows are hash-partitioned and sorted by ``sort_by`` (default: id); each
+    Spark task writes its own files with pyarrow, named by partition number
+    (``[lang=xx/]part-00003-000.zstd.parquet``), cut every
+    ``max_records_per_file`` rows. Spark's own writer is not used because its
+    file names carry a per-run UUID and parquet-mr writes footer fields in a
+    per-JVM order. A failed or speculative task attempt writes under a
+    temporary name that is renamed only when its file is complete.
+    Returns the number of rows written.
+    """
+    import pyarrow as pa
+
     sort_by = sort_by or ["id"]
-    jvm = spark._jvm
-    fs = jvm.org.apache.hadoop.fs.Path(path).getFileSystem(spark._jsc.hadoopConfiguration())
-    fs.setWriteChecksum(False)  # no .crc sidecars next to the Parquet files (local FS)
+    partition_by = partition_by or []
     if partitions:
         df = df.repartition(partitions, *sort_by)
-    df = df.sortWithinPartitions(*((partition_by or []) + sort_by))
-    w = df.write.mode("overwrite").option("compression", compression)
-    if max_records_per_file:
-        w = w.option("maxRecordsPerFile", int(max_records_per_file))
-    if partition_by:
-        w = w.partitionBy(*partition_by)
-    w.parquet(path)
-    deterministic_names(spark, path)
+    df = df.sortWithinPartitions(*(partition_by + sort_by))
+    fs, root = _fs(path)
+    fs.create_dir(root)
+    fs.delete_dir_contents(root)  # mode "overwrite": no file of an earlier run survives
+    uri = path if "://" in path else "file://" + os.path.abspath(path)
+    max_rows = int(max_records_per_file or 0)
+    ext = {"none": "", "uncompressed": ""}.get(compression, f".{compression}")
+
+    def write_partition(batches):
+        import pyarrow.parquet as pq
+        from pyarrow import fs as pafs
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        pid, attempt = ctx.partitionId(), ctx.attemptNumber()
+        wfs, wroot = pafs.FileSystem.from_uri(uri)
+        state = {"key": None, "writer": None, "tmp": None, "final": None, "rows": 0, "n": 0}
+        written: list[tuple[str, int]] = []
+
+        def close():
+            if state["writer"] is not None:
+                state["writer"].close()
+                wfs.move(state["tmp"], state["final"])
+                written.append((state["final"][len(wroot) + 1:], state["rows"]))
+                state.update(writer=None, rows=0)
+
+        def open_file(key, schema):
+            d = wroot + ("/" + _partition_dir(tuple(zip(partition_by, key))) if partition_by else "")
+            wfs.create_dir(d)
+            if key != state["key"]:
+                state.update(key=key, n=0)
+            final = f"{d}/part-{pid:05d}-{state['n']:03d}{ext}.parquet"
+            state.update(final=final, tmp=f"{final}.tmp-{attempt}", n=state["n"] + 1)
+            state["writer"] = pq.ParquetWriter(wfs.open_output_stream(state["tmp"]), schema,
+                                               compression=None if not ext else compression)
+
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            keys = list(zip(*[b.column(c).to_pylist() for c in partition_by])) if partition_by else [()] * b.num_rows
+            data = b.drop_columns(partition_by) if partition_by else b
+            start = 0
+            while start < b.num_rows:
+                key = keys[start]
+                end = start
+                while end < b.num_rows and keys[end] == key:
+                    end += 1
+                pos = start
+                while pos < end:
+                    if state["writer"] is None or key != state["key"] or (max_rows and state["rows"] >= max_rows):
+                        close()
+                        open_file(key, data.schema)
+                    take = end - pos if not max_rows else min(end - pos, max_rows - state["rows"])
+                    state["writer"].write_batch(data.slice(pos, take))
+                    state["rows"] += take
+                    pos += take
+                start = end
+        close()
+        yield pa.RecordBatch.from_pydict({"file": [w[0] for w in written], "rows": [w[1] for w in written]})
+
+    files = df.mapInArrow(write_partition, "file string, rows long").collect()
+    with fs.open_output_stream(f"{root}/_SUCCESS"):
+        pass
+    return sum(f.rows for f in files)

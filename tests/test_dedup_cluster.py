@@ -13,8 +13,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from pipeline.dedup.planted import planted_set
@@ -40,24 +38,10 @@ def _wait_port(port: int, timeout: float = 90) -> None:
 
 
 def _digest(root: Path) -> dict[str, str]:
-    """Per file: sha256 of its decoded content (schema, key-value metadata,
-    row groups, rows) for Parquet, of its bytes for JSON. Two JVMs write
-    Parquet footers whose per-column list of encodings is in a different
-    order (parquet-mr keeps it in a HashSet of enums hashed by identity);
-    everything else in the files is identical."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        if p.suffix == ".json":
-            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
-        elif p.suffix == ".parquet":
-            f = pq.ParquetFile(p)
-            sink = pa.BufferOutputStream()
-            with pa.ipc.new_stream(sink, f.schema_arrow) as w:
-                w.write_table(f.read())
-            meta = repr(sorted(f.metadata.metadata.items())) + repr(
-                [f.metadata.row_group(i).num_rows for i in range(f.metadata.num_row_groups)])
-            out[str(p.relative_to(root))] = hashlib.sha256(sink.getvalue().to_pybytes() + meta.encode()).hexdigest()
-    return out
+    """sha256 of every Parquet and JSON file's bytes (jobs.common.write_parquet
+    writes the same bytes in any process, local or on a cluster)."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.suffix in (".json", ".parquet")}
 
 
 def _errors(stderr: str) -> str:
