@@ -75,13 +75,20 @@ def spark_session(app: str, master: str | None = None, conf: dict | None = None)
     return spark
 
 
+def _arrow_uri(path: str) -> str:
+    """A URI pyarrow.fs understands: local paths become file://, Hadoop's
+    s3a:// / s3n:// become s3:// (hdfs:// needs libhdfs on the executors)."""
+    if "://" not in path:
+        return "file://" + os.path.abspath(path)
+    scheme, rest = path.split("://", 1)
+    return ("s3" if scheme in ("s3a", "s3n") else scheme) + "://" + rest
+
+
 def _fs(path: str):
     """(pyarrow FileSystem, path inside it) for a local path or any URI."""
     from pyarrow import fs as pafs
 
-    if "://" not in path:
-        path = os.path.abspath(path)
-    return pafs.FileSystem.from_uri(path if "://" in path else "file://" + path)
+    return pafs.FileSystem.from_uri(_arrow_uri(path))
 
 
 def _partition_dir(keys: tuple) -> str:
@@ -113,7 +120,7 @@ def write_parquet(spark, df, path: str, *, partition_by: list[str] | None = None
     fs, root = _fs(path)
     fs.create_dir(root)
     fs.delete_dir_contents(root)  # mode "overwrite": no file of an earlier run survives
-    uri = path if "://" in path else "file://" + os.path.abspath(path)
+    uri = _arrow_uri(path)
     max_rows = int(max_records_per_file or 0)
     ext = {"none": "", "uncompressed": ""}.get(compression, f".{compression}")
 
