@@ -115,6 +115,58 @@ def run_cascade(df, names: list[str], cfg: Config):
     return df.mapInArrow(cascade_partition, _spark_schema(schema))
 
 
+SPLIT_STAGE = "coherence_split"
+
+
+def split_incoherent(df, cfg: Config):
+    """Yi's coherence step splits a document at its incoherent boundaries
+    (pipeline/coherence.py marks them; documents with too many were already
+    dropped). Each part becomes a new document ``<id>-p<k>`` with
+    ``parent_id``, goes back through the length rules (heuristics; a part
+    that fails is rejected at ``coherence_split`` as ``part_<reason>``), and
+    the parent is rejected at ``coherence`` as ``split_into_parts``."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    from pipeline.cascade import stage_class
+
+    df = df.withColumn("parent_id", F.lit(None).cast("string"))
+    if "coh_breaks" not in df.columns:
+        return df
+    arrow_schema = pa.schema([pa.field(f.name, _arrow_type(f.dataType)) for f in df.schema])
+    coh_cfg = cfg.section("coherence")
+
+    def split_partition(batches):
+        from pipeline.coherence import CoherenceScorer, split_document
+        from pipeline.document import Document
+
+        scorer = CoherenceScorer(**coh_cfg)
+        for b in batches:
+            out = []
+            for row in b.to_pylist():
+                parts = split_document(Document(id=row["id"], text=row["text"], lang=row["lang"]), scorer)
+                for k, part in enumerate(parts if len(parts) > 1 else []):
+                    out.append({**row, "id": f"{row['id']}-p{k}", "text": part, "parent_id": row["id"],
+                                "n_chars_in": len(part)})
+            if out:
+                yield pa.RecordBatch.from_pylist(out, schema=arrow_schema)
+
+    cand = df.filter((F.col("decision") == "kept") & (F.col("coh_breaks") > 0))
+    length_cols = [c for c in stage_class("heuristics").score_columns if c in df.columns]
+    parts = run_cascade(cand.mapInArrow(split_partition, df.schema).drop(*length_cols), ["heuristics"], cfg)
+    out_of_part = F.col("decision") != "kept"
+    parts = (parts.withColumn("stage", F.when(out_of_part, F.lit(SPLIT_STAGE)).otherwise(F.col("stage")))
+                  .withColumn("reason", F.when(out_of_part, F.concat(F.lit("part_"), F.col("reason"))).otherwise(F.col("reason"))))
+    parents = parts.select(F.col("parent_id").alias("id")).distinct().withColumn("_split", F.lit(True))
+    split = F.col("_split").isNotNull() & (F.col("decision") == "kept")
+    df = (df.join(parents, "id", "left")
+            .withColumn("stage", F.when(split, F.lit("coherence")).otherwise(F.col("stage")))
+            .withColumn("reason", F.when(split, F.lit("split_into_parts")).otherwise(F.col("reason")))
+            .withColumn("decision", F.when(split, F.lit("rejected")).otherwise(F.col("decision")))
+            .drop("_split"))
+    return df.unionByName(parts, allowMissingColumns=True)
+
+
 def _arrow_type(dt):
     from pyspark.sql.pandas.types import to_arrow_type
 
@@ -157,6 +209,9 @@ def main(argv=None) -> int:
     names = list(cfg.get("cascade.stages", []))
     stage1 = materialize(spark, run_cascade(docs, names, cfg), f"{work}/cascade")
     _log_stage_counts(stage1, [READ_STAGE] + names)
+    if "coherence" in names:
+        stage1 = materialize(spark, split_incoherent(stage1, cfg), f"{work}/split")
+        names = names[: names.index("coherence") + 1] + [SPLIT_STAGE] + names[names.index("coherence") + 1:]
 
     kept1 = stage1.filter(F.col("decision") == "kept")
     decided = stage1.filter(F.col("decision") != "kept").withColumn("duplicate_of", F.lit(None).cast("string"))
@@ -192,10 +247,13 @@ def main(argv=None) -> int:
     report = Path(out) / "report"
     counts = [r.asDict() for r in everything.groupBy("stage", "decision", "lang").agg(
         F.count("*").alias("docs"), F.sum("n_chars_in").alias("chars")).collect()]
-    funnel = compute_funnel(counts, stage_order)
+    derived = {SPLIT_STAGE: {r.lang: (r.docs, r.chars) for r in everything.filter(F.col("parent_id").isNotNull())
+                             .groupBy("lang").agg(F.count("*").alias("docs"), F.sum("n_chars_in").alias("chars")).collect()}}
+    funnel = compute_funnel(counts, stage_order, derived if "parent_id" in everything.columns else None)
     check_invariant(funnel)
-    if funnel.total_input != n_in:
-        raise AssertionError(f"ledger has {funnel.total_input} rows for {n_in} input records")
+    if funnel.total_input != n_in + funnel.total_derived:
+        raise AssertionError(f"ledger has {funnel.total_input} rows for {n_in} input records "
+                             f"+ {funnel.total_derived} parts of split documents")
     reasons = [r.asDict() for r in everything.filter(F.col("decision") != "kept")
                .groupBy("stage", "decision", "reason").count().orderBy("stage", "decision", "reason").collect()]
     write_funnel_report(report, funnel, reasons, everything, int(ocfg.get("examples_per_reason", 5)), cfg)
@@ -203,7 +261,7 @@ def main(argv=None) -> int:
         dedup_res.write_report(str(report / "dedup"))
     if not args.keep_work:
         _rm(spark, work)
-    log(f"done: {funnel.total_input:,} records -> kept {funnel.total_kept:,}, rejected "
+    log(f"done: {n_in:,} records (+{funnel.total_derived:,} parts of split documents) -> kept {funnel.total_kept:,}, rejected "
         f"{funnel.total_rejected:,}, quarantined {funnel.total_quarantined:,}")
     log(f"corpus shards: {out}/corpus   ledger: {out}/ledger   quarantine: {out}/quarantine")
     log(f"funnel: {report}/funnel.png  ({report}/funnel.md, examples in {report}/examples/)")

@@ -8,8 +8,13 @@ corpus); ``decision`` is "kept", "rejected" or "quarantined".
 
 The funnel follows from the ledger alone: documents enter a stage if no
 earlier stage decided them, so for each stage
-    in = kept + rejected + quarantined,    kept(stage k) = in(stage k+1),
+    in = kept + rejected + quarantined,    kept(stage k) + added(k+1) = in(stage k+1),
 and in total: input = corpus + every rejection + every quarantine.
+
+``added`` is for derived documents: a document the coherence scorer splits
+is decided at ``coherence`` (rejected, ``split_into_parts``) and each part
+enters the funnel at ``coherence_split`` as a new ledger row whose
+``parent_id`` names the input record. Ledger rows = input records + parts.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ class StageCount:
     docs_quarantined: int = 0
     chars_in: int = 0
     chars_kept: int = 0
+    docs_added: int = 0
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Funnel:
     total_kept: int = 0
     total_rejected: int = 0
     total_quarantined: int = 0
+    total_derived: int = 0
 
     def for_lang(self, lang: str) -> list[StageCount]:
         return [r for r in self.rows if r.lang == lang]
@@ -57,20 +64,28 @@ class Funnel:
                 "kept": self.total_kept,
                 "rejected": self.total_rejected,
                 "quarantined": self.total_quarantined,
+                "derived": self.total_derived,
             },
             "rows": [asdict(r) for r in self.rows],
         }
 
 
-def compute_funnel(counts: Iterable[Mapping], stages: Sequence[str]) -> Funnel:
+def compute_funnel(counts: Iterable[Mapping], stages: Sequence[str],
+                   derived: Mapping[str, Mapping[str, tuple[int, int]]] | None = None) -> Funnel:
     """Build the funnel from grouped ledger counts.
 
     ``counts``: rows with keys stage, decision, lang, docs, chars (one per
     group of the ledger grouped by those three keys). ``stages``: the stage
     order (``read`` first); the corpus rows have stage ``output``.
+    ``derived``: stage -> lang -> (docs, chars) of documents that enter the
+    funnel at that stage (parts of split documents).
     Raises ValueError if a ledger stage is not in ``stages`` (a stage that
     decided documents but is not accounted for would break the funnel).
     """
+    derived = derived or {}
+    for stage in derived:
+        if stage not in stages:
+            raise ValueError(f"derived documents enter at {stage!r}, not in the stage order")
     order = list(stages)
     known = set(order) | {OUTPUT_STAGE}
     by: dict[tuple[str, str, str], tuple[int, int]] = {}
@@ -89,12 +104,16 @@ def compute_funnel(counts: Iterable[Mapping], stages: Sequence[str]) -> Funnel:
     for lang in sorted(langs):
         total_docs = sum(v[0] for (s, d, l), v in by.items() if l == lang)
         total_chars = sum(v[1] for (s, d, l), v in by.items() if l == lang)
-        docs_in, chars_in = total_docs, total_chars
+        added_docs = sum(d.get(lang, (0, 0))[0] for d in derived.values())
+        added_chars = sum(d.get(lang, (0, 0))[1] for d in derived.values())
+        docs_in, chars_in = total_docs - added_docs, total_chars - added_chars
         for stage in order:
+            add = derived.get(stage, {}).get(lang, (0, 0))
+            docs_in, chars_in = docs_in + add[0], chars_in + add[1]
             rej = by.get((stage, REJECTED, lang), (0, 0))
             qua = by.get((stage, QUARANTINED, lang), (0, 0))
             row = StageCount(stage, lang, docs_in=docs_in, chars_in=chars_in,
-                             docs_rejected=rej[0], docs_quarantined=qua[0])
+                             docs_rejected=rej[0], docs_quarantined=qua[0], docs_added=add[0])
             row.docs_kept = docs_in - rej[0] - qua[0]
             row.chars_kept = chars_in - rej[1] - qua[1]
             funnel.rows.append(row)
@@ -103,6 +122,7 @@ def compute_funnel(counts: Iterable[Mapping], stages: Sequence[str]) -> Funnel:
         if out != docs_in:
             raise ValueError(f"ledger broken for lang={lang}: {docs_in} documents survive "
                              f"every stage but {out} are marked kept")
+    funnel.total_derived = sum(d for per_lang in derived.values() for d, _ in per_lang.values())
     for (stage, decision, lang), (d, _) in by.items():
         funnel.total_input += d
         if decision == KEPT:

@@ -15,16 +15,17 @@ def _fmt(n: int) -> str:
 def funnel_markdown(funnel: Funnel) -> str:
     lines = ["# Corpus build funnel", ""]
     t = funnel.to_dict()["total"]
-    lines.append(f"Input records: **{_fmt(t['input'])}** = kept {_fmt(t['kept'])} + rejected "
+    lines.append(f"Ledger rows: **{_fmt(t['input'])}** ({_fmt(t['input'] - t['derived'])} input records + "
+                 f"{_fmt(t['derived'])} parts of split documents) = kept {_fmt(t['kept'])} + rejected "
                  f"{_fmt(t['rejected'])} + quarantined {_fmt(t['quarantined'])}")
     lines.append("")
     for lang in funnel.langs:
         lines += [f"## lang = {lang}", "",
-                  "| stage | docs in | kept | rejected | quarantined | kept % | chars in | chars kept |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| stage | docs in | added | kept | rejected | quarantined | kept % | chars in | chars kept |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in funnel.for_lang(lang):
             pct = 100.0 * r.docs_kept / r.docs_in if r.docs_in else 0.0
-            lines.append(f"| {r.stage} | {_fmt(r.docs_in)} | {_fmt(r.docs_kept)} | {_fmt(r.docs_rejected)} | "
+            lines.append(f"| {r.stage} | {_fmt(r.docs_in)} | {_fmt(r.docs_added)} | {_fmt(r.docs_kept)} | {_fmt(r.docs_rejected)} | "
                          f"{_fmt(r.docs_quarantined)} | {pct:.1f} | {_fmt(r.chars_in)} | {_fmt(r.chars_kept)} |")
         lines.append("")
     return "\n".join(lines)

@@ -57,7 +57,13 @@ def build(spark, tmp_path_factory):
 
 def test_ledger_accounts_for_every_input_record(build):
     ledger = pq.read_table(build / "ledger").to_pydict()
-    assert len(ledger["id"]) == count_input_records(SAMPLE)
+    records = [i for i, p in zip(ledger["id"], ledger["parent_id"]) if p is None]
+    assert len(records) == count_input_records(SAMPLE)
+    # documents split at incoherent boundaries: the parent is decided at
+    # coherence, its parts are ledger rows of their own that name it
+    parents = {i for i, r in zip(ledger["id"], ledger["reason"]) if r == "split_into_parts"}
+    parts = {p for p in ledger["parent_id"] if p is not None}
+    assert parents and parts == parents
     assert len(set(zip(ledger["id"], ledger["decision"], ledger["stage"]))) == len(ledger["id"])
     assert set(ledger["decision"]) <= {"kept", "rejected", "quarantined"}
     corpus = pq.read_table(build / "corpus")

@@ -35,3 +35,19 @@ def test_unknown_stage_is_an_error():
 def test_bad_decision_is_an_error():
     with pytest.raises(ValueError, match="bad decision"):
         compute_funnel(rows(("read", "dropped", "en", 1, 1)), STAGES)
+
+
+def test_derived_parts_enter_at_their_stage():
+    # one zh record split into 3 parts at coherence: 2 parts kept, 1 too short
+    counts = rows(
+        ("coherence", "rejected", "zh", 1, 900),
+        ("coherence_split", "rejected", "zh", 1, 50),
+        ("output", "kept", "zh", 6, 4850),
+    )
+    stages = ["read", "coherence", "coherence_split"]
+    f = compute_funnel(counts, stages, derived={"coherence_split": {"zh": (3, 900)}})
+    check_invariant(f)
+    zh = {r.stage: r for r in f.for_lang("zh")}
+    assert zh["read"].docs_in == 5 and zh["coherence"].docs_kept == 4
+    assert zh["coherence_split"].docs_in == 7 and zh["coherence_split"].docs_added == 3
+    assert f.total_input == 8 and f.total_derived == 3
