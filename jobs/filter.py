@@ -212,6 +212,9 @@ def main(argv=None) -> int:
     if "coherence" in names:
         stage1 = materialize(spark, split_incoherent(stage1, cfg), f"{work}/split")
         names = names[: names.index("coherence") + 1] + [SPLIT_STAGE] + names[names.index("coherence") + 1:]
+        parts = stage1.filter(F.col("parent_id").isNotNull())
+        log(f"  {SPLIT_STAGE:<12} {stage1.filter(F.col('reason') == 'split_into_parts').count():,} documents split "
+            f"into {parts.count():,} parts, {parts.filter(F.col('decision') != 'kept').count():,} parts rejected")
 
     kept1 = stage1.filter(F.col("decision") == "kept")
     decided = stage1.filter(F.col("decision") != "kept").withColumn("duplicate_of", F.lit(None).cast("string"))

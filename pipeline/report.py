@@ -62,7 +62,7 @@ def funnel_plot(funnel: Funnel, path: Path, main_langs: Sequence[str] = ("en", "
         axes[0].plot(x, docs, marker="o", label=name)
         axes[1].plot(x, [c / 1e6 for c in chars], marker="o", label=name)
     for ax, title, ylab in ((axes[0], "Documents surviving each stage", "documents"),
-                            (axes[1], "Characters surviving each stage", "million characters")):
+                            (axes[1], "Characters surviving each stage", "million characters (input length)")):
         ax.set_xticks(x)
         ax.set_xticklabels(labels, rotation=40, ha="right", fontsize=8)
         ax.set_title(title)
