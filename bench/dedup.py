@@ -27,13 +27,8 @@ import numpy as np  # noqa: E402
 
 from pipeline.config import load_config  # noqa: E402
 from pipeline.dedup.minhash import MinHasher  # noqa: E402
-from pipeline.dedup.planted import base_texts, planted_set, truth_removed  # noqa: E402
+from pipeline.dedup.planted import base_texts, planted_set, removals, truth_removed  # noqa: E402
 from pipeline.dedup.tokens import tokens  # noqa: E402
-
-
-def survivor_key(r):
-    q = r.get("quality")
-    return (-(q if q is not None else float("-inf")), -len(r["text"]), r["id"])
 
 
 def datasketch_removed(recs, m: dict) -> dict[str, str]:
@@ -45,14 +40,7 @@ def datasketch_removed(recs, m: dict) -> dict[str, str]:
     n, b, r = m["ngram"], m["bands"], m["rows"]
     hasher = MinHasher(bands=b, rows=r, ngram=n)
     lsh = MinHashLSH(num_perm=b * r, params=(b, r))
-    parent = list(range(len(recs)))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    pairs: list[tuple[int, int]] = []
     sets = {}
     for i, rec in enumerate(recs):
         toks = tokens(rec["text"])
@@ -65,20 +53,10 @@ def datasketch_removed(recs, m: dict) -> dict[str, str]:
             if i not in sets:
                 sets[i] = hasher.shingle_set(rec["text"])
             if jaccard(sets[i], sets[j]) >= m["threshold"]:
-                ri, rj = find(i), find(j)
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
+                pairs.append((i, j))
         if grams:
             lsh.insert(i, mh)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(recs)):
-        groups.setdefault(find(i), []).append(i)
-    out = {}
-    for g in groups.values():
-        if len(g) > 1:
-            best = min(g, key=lambda i: survivor_key(recs[i]))
-            out.update({recs[i]["id"]: recs[best]["id"] for i in g if i != best})
-    return out
+    return removals(recs, pairs)
 
 
 def ours_removed(spark, recs, cfg, workdir: Path) -> tuple[dict[str, str], float]:

@@ -166,12 +166,10 @@ def planted_set(n_base: int = 600, edit_rates=(0.0, 0.01, 0.02, 0.03, 0.05, 0.1,
     return recs
 
 
-def truth_removed(recs: list[dict], hasher, threshold: float = 0.7, quality: str = "quality") -> dict[str, str]:
-    """Exact truth of near-dup removal: id -> survivor id, for every record a
-    correct MinHash stage removes (exact Jaccard >= threshold, transitively)."""
-    from pipeline.dedup.jaccard import all_pairs_jaccard
-
-    texts = [r["text"] for r in recs]
+def removals(recs: list[dict], pairs: Iterable[tuple[int, int]], quality: str = "quality") -> dict[str, str]:
+    """Union-find over duplicate index ``pairs``: id -> survivor id for every
+    member of a group but its survivor (highest ``quality``, then longest,
+    then smallest id: the rule of jobs/dedup.py)."""
     parent = list(range(len(recs)))
 
     def find(x):
@@ -180,7 +178,7 @@ def truth_removed(recs: list[dict], hasher, threshold: float = 0.7, quality: str
             x = parent[x]
         return x
 
-    for i, j, _ in all_pairs_jaccard(texts, hasher, threshold):
+    for i, j in pairs:
         ri, rj = find(i), find(j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
@@ -197,3 +195,12 @@ def truth_removed(recs: list[dict], hasher, threshold: float = 0.7, quality: str
             if i != best:
                 removed[recs[i]["id"]] = recs[best]["id"]
     return removed
+
+
+def truth_removed(recs: list[dict], hasher, threshold: float = 0.7, quality: str = "quality") -> dict[str, str]:
+    """Exact truth of near-dup removal: id -> survivor id, for every record a
+    correct MinHash stage removes (exact Jaccard >= threshold, transitively)."""
+    from pipeline.dedup.jaccard import all_pairs_jaccard
+
+    texts = [r["text"] for r in recs]
+    return removals(recs, [(i, j) for i, j, _ in all_pairs_jaccard(texts, hasher, threshold)], quality)
