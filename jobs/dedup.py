@@ -143,10 +143,30 @@ class StageOut:
     extra: dict = field(default_factory=dict)
 
 
+def _remove_and_decide(docs: DataFrame, removals: DataFrame, col: str, remove, stage: str) -> tuple[DataFrame, DataFrame]:
+    """Apply ``remove(text, items) -> (new_text, reject_reason)`` to every
+    document with the items listed for it in ``removals[col]`` (joined on id):
+    (kept documents with edited text, rejected rows of ``stage``)."""
+    names = docs.columns
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            texts, reasons = [], []
+            for t, items in zip(b.column("text").to_pylist(), b.column(col).to_pylist()):
+                new, reason = remove(t, items or [])
+                texts.append(new)
+                reasons.append(reason)
+            yield _replace_text(b, names, texts, reasons)
+
+    schema = T.StructType(docs.schema.fields + [T.StructField("_reason", T.StringType())])
+    out = _cut_lineage(docs.join(removals, "id", "left").mapInArrow(apply, schema))
+    decided = _decided(out.where(F.col("_reason").isNotNull()), stage, REJECTED, F.col("_reason"))
+    return out.where(F.col("_reason").isNull()).drop("_reason"), decided
+
+
 def paragraph_stage(docs: DataFrame, params: dict) -> StageOut:
     """a. Paragraph dedup (pipeline/dedup/paragraph.py)."""
     pd_ = ParagraphDedup(**params)
-    names = docs.columns
 
     def hashes(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
@@ -164,19 +184,7 @@ def paragraph_stage(docs: DataFrame, params: dict) -> StageOut:
     drops = paras.join(first, "h").where((F.col("id") != F.col("f.id")) | (F.col("line") != F.col("f.line"))) \
         .groupBy("id").agg(F.array_sort(F.collect_list("line")).alias("_drop"))
 
-    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for b in batches:
-            texts, reasons = [], []
-            for t, d in zip(b.column("text").to_pylist(), b.column("_drop").to_pylist()):
-                new, reason = pd_.remove(t, d or [])
-                texts.append(new)
-                reasons.append(reason)
-            yield _replace_text(b, names, texts, reasons)
-
-    schema = T.StructType(docs.schema.fields + [T.StructField("_reason", T.StringType())])
-    out = _cut_lineage(docs.join(drops, "id", "left").mapInArrow(apply, schema))
-    decided = _decided(out.where(F.col("_reason").isNotNull()), STAGE_NAMES["paragraph"], REJECTED, F.col("_reason"))
-    kept = out.where(F.col("_reason").isNull()).drop("_reason")
+    kept, decided = _remove_and_decide(docs, drops, "_drop", pd_.remove, STAGE_NAMES["paragraph"])
     return StageOut(kept, decided)
 
 
@@ -279,7 +287,6 @@ def exact_stage(docs: DataFrame, quality_col: str | None) -> StageOut:
 def substring_stage(docs: DataFrame, params: dict) -> StageOut:
     """d. Exact sub-document dedup of >= window-token spans (pipeline/dedup/substring.py)."""
     sd = SubstringDedup(**params)
-    names = docs.columns
 
     def windows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
@@ -297,19 +304,7 @@ def substring_stage(docs: DataFrame, params: dict) -> StageOut:
     rm = _cut_lineage(win.join(dup, "h").where(F.col("id") != F.col("first"))
                   .groupBy("id").agg(F.array_sort(F.collect_set("pos")).alias("_pos")))
 
-    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for b in batches:
-            texts, reasons = [], []
-            for t, p in zip(b.column("text").to_pylist(), b.column("_pos").to_pylist()):
-                new, reason, _ = sd.remove(t, p or [])
-                texts.append(new)
-                reasons.append(reason)
-            yield _replace_text(b, names, texts, reasons)
-
-    schema = T.StructType(docs.schema.fields + [T.StructField("_reason", T.StringType())])
-    out = _cut_lineage(docs.join(rm, "id", "left").mapInArrow(apply, schema))
-    decided = _decided(out.where(F.col("_reason").isNotNull()), STAGE_NAMES["substring"], REJECTED, F.col("_reason"))
-    kept = out.where(F.col("_reason").isNull()).drop("_reason")
+    kept, decided = _remove_and_decide(docs, rm, "_pos", lambda t, p: sd.remove(t, p)[:2], STAGE_NAMES["substring"])
     return StageOut(kept, decided, extra={"removals": rm, "before": docs.select("id", "text"), "dedup": sd})
 
 
