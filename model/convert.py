@@ -39,43 +39,47 @@ def _qkv_join(q, k, v, shape: YiShape) -> torch.Tensor:
     return torch.cat([q, k.view(g, 1, d, shape.hidden), v.view(g, 1, d, shape.hidden)], 1).reshape(-1, shape.hidden)
 
 
+# Weights copied one to one: megatron name → HF name (per-layer names under
+# "decoder.layers.{i}." and "model.layers.{i}.").
+_TOP = {"embedding.word_embeddings.weight": "model.embed_tokens.weight",
+        "decoder.final_layernorm.weight": "model.norm.weight",
+        "output_layer.weight": "lm_head.weight"}
+_LAYER = {"input_layernorm.weight": "input_layernorm.weight",
+          "self_attention.linear_proj.weight": "self_attn.o_proj.weight",
+          "pre_mlp_layernorm.weight": "post_attention_layernorm.weight",
+          "mlp.linear_fc2.weight": "mlp.down_proj.weight"}
+# Fused megatron weights and the HF weights they stack.
+_QKV = "self_attention.linear_qkv.weight", ("self_attn.q_proj.weight", "self_attn.k_proj.weight",
+                                             "self_attn.v_proj.weight")
+_FC1 = "mlp.linear_fc1.weight", ("mlp.gate_proj.weight", "mlp.up_proj.weight")
+
+
+def _layer_prefixes(shape: YiShape):
+    return ((f"decoder.layers.{i}.", f"model.layers.{i}.") for i in range(shape.layers))
+
+
+def _one_to_one(shape: YiShape):
+    """(megatron name, HF name) of every weight copied as is."""
+    yield from _TOP.items()
+    for m, h in _layer_prefixes(shape):
+        yield from ((m + a, h + b) for a, b in _LAYER.items())
+
+
 def to_hf_state(sd: dict, shape: YiShape) -> dict[str, torch.Tensor]:
     """megatron GPTModel state dict → LlamaForCausalLM state dict."""
-    out = {"model.embed_tokens.weight": sd["embedding.word_embeddings.weight"],
-           "model.norm.weight": sd["decoder.final_layernorm.weight"],
-           "lm_head.weight": sd["output_layer.weight"]}
-    for i in range(shape.layers):
-        m, h = f"decoder.layers.{i}.", f"model.layers.{i}."
-        q, k, v = _qkv_split(sd[m + "self_attention.linear_qkv.weight"], shape)
-        gate, up = sd[m + "mlp.linear_fc1.weight"].chunk(2, dim=0)
-        out.update({
-            h + "input_layernorm.weight": sd[m + "input_layernorm.weight"],
-            h + "self_attn.q_proj.weight": q, h + "self_attn.k_proj.weight": k, h + "self_attn.v_proj.weight": v,
-            h + "self_attn.o_proj.weight": sd[m + "self_attention.linear_proj.weight"],
-            h + "post_attention_layernorm.weight": sd[m + "pre_mlp_layernorm.weight"],
-            h + "mlp.gate_proj.weight": gate, h + "mlp.up_proj.weight": up,
-            h + "mlp.down_proj.weight": sd[m + "mlp.linear_fc2.weight"],
-        })
+    out = {h: sd[m] for m, h in _one_to_one(shape)}
+    for m, h in _layer_prefixes(shape):
+        out.update(zip((h + n for n in _QKV[1]), _qkv_split(sd[m + _QKV[0]], shape)))
+        out.update(zip((h + n for n in _FC1[1]), sd[m + _FC1[0]].chunk(2, dim=0)))
     return {k: v.detach().contiguous().clone() for k, v in out.items()}
 
 
 def from_hf_state(hf: dict, shape: YiShape) -> dict[str, torch.Tensor]:
     """LlamaForCausalLM state dict → megatron GPTModel state dict."""
-    out = {"embedding.word_embeddings.weight": hf["model.embed_tokens.weight"],
-           "decoder.final_layernorm.weight": hf["model.norm.weight"],
-           "output_layer.weight": hf["lm_head.weight"]}
-    for i in range(shape.layers):
-        m, h = f"decoder.layers.{i}.", f"model.layers.{i}."
-        out.update({
-            m + "input_layernorm.weight": hf[h + "input_layernorm.weight"],
-            m + "self_attention.linear_qkv.weight": _qkv_join(
-                hf[h + "self_attn.q_proj.weight"], hf[h + "self_attn.k_proj.weight"],
-                hf[h + "self_attn.v_proj.weight"], shape),
-            m + "self_attention.linear_proj.weight": hf[h + "self_attn.o_proj.weight"],
-            m + "pre_mlp_layernorm.weight": hf[h + "post_attention_layernorm.weight"],
-            m + "mlp.linear_fc1.weight": torch.cat([hf[h + "mlp.gate_proj.weight"], hf[h + "mlp.up_proj.weight"]]),
-            m + "mlp.linear_fc2.weight": hf[h + "mlp.down_proj.weight"],
-        })
+    out = {m: hf[h] for m, h in _one_to_one(shape)}
+    for m, h in _layer_prefixes(shape):
+        out[m + _QKV[0]] = _qkv_join(*(hf[h + n] for n in _QKV[1]), shape)
+        out[m + _FC1[0]] = torch.cat([hf[h + n] for n in _FC1[1]])
     return out
 
 

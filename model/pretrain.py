@@ -129,12 +129,14 @@ class MasterWeights:
 
 
 def build_optimizer(params, cfg: PretrainConfig) -> torch.optim.AdamW:
-    """AdamW; weight decay on matrices only (not on norms); fused on GPU."""
+    """AdamW; weight decay on matrices only (not on norms). torch's fused
+    kernel on CPU and GPU alike (no per-parameter temporaries; it is also what
+    Hugging Face's Trainer uses by default with torch >= 2.8)."""
     params = list(params)
     return torch.optim.AdamW(
         [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
          {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}],
-        lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, fused=params[0].is_cuda)
+        lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, fused=True)
 
 
 def _is_tp_duplicate(p) -> bool:

@@ -5,7 +5,9 @@ Layer spec: Transformer Engine's when it is installed and CUDA is present;
 otherwise megatron's local spec with its core attention replaced by
 ``SDPAAttention`` (torch ``scaled_dot_product_attention``: flash/cuDNN kernels
 on GPU, 2.6× faster than the local spec's unfused baddbmm+softmax+bmm at the
-Yi-6B shape, shared/notes/stack.md; one fused kernel on CPU too).
+Yi-6B shape, shared/notes/stack.md; one fused kernel on CPU too). RoPE: TE's
+fused kernel, or without TE ``model/rope.py`` in the same slot. SwiGLU:
+megatron's fused kernel on GPU, ``model/swiglu.py`` on CPU.
 """
 from __future__ import annotations
 
@@ -57,57 +59,80 @@ class SDPAAttention(torch.nn.Module):
         return {}  # no parameters
 
 
+def _transformer_engine() -> bool:
+    """True when Transformer Engine's layer spec can be used (CUDA + TE)."""
+    if not torch.cuda.is_available():
+        return False
+    try:
+        import transformer_engine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def layer_spec(attention: str = "sdpa"):
     """The transformer-layer spec. ``attention``: "sdpa" (default) or "local"
-    (megatron's unfused DotProductAttention)."""
+    (megatron's unfused DotProductAttention). Without TE the MLP's activation
+    submodule is our ``SwiGLU`` (used when the config's
+    ``use_te_activation_func`` is set, see ``transformer_config``)."""
     _megatron()
     from megatron.core.models.gpt.gpt_layer_specs import (get_gpt_layer_local_spec,
                                                           get_gpt_layer_with_transformer_engine_spec)
-    if torch.cuda.is_available():
-        try:
-            import transformer_engine  # noqa: F401
-            return get_gpt_layer_with_transformer_engine_spec()
-        except ImportError:
-            pass
+
+    from model.swiglu import SwiGLU
+
+    if _transformer_engine():
+        return get_gpt_layer_with_transformer_engine_spec()
     spec = get_gpt_layer_local_spec(normalization="RMSNorm")
     if attention == "sdpa":
         spec.submodules.self_attention.submodules.core_attention = SDPAAttention
     elif attention != "local":
         raise ValueError(f"attention must be 'sdpa' or 'local', not {attention!r}")
+    spec.submodules.mlp.submodules.activation_func = SwiGLU
     return spec
 
 
 def transformer_config(shape: YiShape, *, tp: int = 1, pp: int = 1, bf16: bool = False,
-                       fused_swiglu: Optional[bool] = None):
-    """megatron ``TransformerConfig`` of a Yi shape."""
+                       fused_swiglu: Optional[bool] = None, stock: bool = False):
+    """megatron ``TransformerConfig`` of a Yi shape. ``fused_swiglu``:
+    megatron's fused SwiGLU kernel (default on GPU) or ``model/swiglu.py``.
+    ``stock``: megatron's own unfused RoPE and SwiGLU instead of ours (for
+    side-by-side measurements, bench/train_cpu.py)."""
     _megatron()
     from megatron.core.transformer.transformer_config import TransformerConfig
 
+    from model import rope
+
     cuda = torch.cuda.is_available()
+    rope.install()  # our one-function RoPE in megatron's fused slot, unless TE filled it
+    fused = cuda if fused_swiglu is None else fused_swiglu
+    # SwiGLU: megatron's fused kernel (GPU); else, without TE, the spec's SwiGLU module,
+    # which megatron calls when use_te_activation_func is set (the name is megatron's).
+    spec_swiglu = not fused and not _transformer_engine() and not stock
     return TransformerConfig(
         num_layers=shape.layers, hidden_size=shape.hidden, num_attention_heads=shape.heads,
         num_query_groups=shape.query_groups, ffn_hidden_size=shape.ffn, kv_channels=shape.head_dim,
         normalization="RMSNorm", layernorm_epsilon=shape.norm_eps,
         gated_linear_unit=True, activation_func=F.silu, add_bias_linear=False,
-        bias_activation_fusion=cuda if fused_swiglu is None else fused_swiglu,
+        bias_activation_fusion=fused, use_te_activation_func=spec_swiglu,
         hidden_dropout=0.0, attention_dropout=0.0, init_method_std=shape.init_std,
         tensor_model_parallel_size=tp, pipeline_model_parallel_size=pp,
         pipeline_dtype=torch.bfloat16 if bf16 else torch.float32,
         bf16=bf16, params_dtype=torch.bfloat16 if bf16 else torch.float32,
         use_cpu_initialization=not cuda, perform_initialization=True,
-        masked_softmax_fusion=False, apply_rope_fusion=False, persist_layer_norm=False,
+        masked_softmax_fusion=False, apply_rope_fusion=not stock, persist_layer_norm=False,
         gradient_accumulation_fusion=False, bias_dropout_fusion=False,
     )
 
 
 def build_model(shape: YiShape, *, tp: int = 1, pp: int = 1, bf16: bool = False,
-                attention: str = "sdpa", fused_swiglu: Optional[bool] = None):
+                attention: str = "sdpa", fused_swiglu: Optional[bool] = None, stock: bool = False):
     """A Yi ``GPTModel`` (this rank's pipeline stage). Needs
     ``init_parallel`` first."""
     GPTModel = _megatron()
     from megatron.core import parallel_state as ps
 
-    config = transformer_config(shape, tp=tp, pp=pp, bf16=bf16, fused_swiglu=fused_swiglu)
+    config = transformer_config(shape, tp=tp, pp=pp, bf16=bf16, fused_swiglu=fused_swiglu, stock=stock)
     model = GPTModel(
         config=config, transformer_layer_spec=layer_spec(attention), vocab_size=shape.vocab,
         max_sequence_length=shape.seq_length,

@@ -59,6 +59,47 @@ def test_sdpa_attention_matches_megatron_local(nano):
     assert (a[:, :10] - c).abs().max().item() < 1e-4
 
 
+def test_rope_matches_megatron_unfused_with_gradients(nano):
+    from megatron.core.models.common.embeddings import rope_utils
+
+    from model.rope import rope
+
+    g = torch.Generator().manual_seed(3)
+    half = torch.rand(9, 1, 1, 8, generator=g, dtype=torch.float64) * 20
+    for freqs in (torch.cat((half, half), -1), torch.cat((half[..., :4], half[..., :4]), -1)):  # full, partial
+        t = torch.randn(9, 2, 3, 16, generator=g, dtype=torch.float64, requires_grad=True)
+        ref = rope_utils._apply_rotary_pos_emb_bshd(t, freqs)
+        ours = rope(t, freqs)
+        assert (ours - ref).abs().max().item() < 1e-12
+        up = torch.randn(ref.shape, generator=g, dtype=torch.float64)
+        (g_ref,), (g_ours,) = torch.autograd.grad(ref, t, up), torch.autograd.grad(ours, t, up)
+        assert (g_ours - g_ref).abs().max().item() < 1e-12
+    assert torch.autograd.gradcheck(lambda x: rope(x, freqs), (t,))
+    # megatron routes its RoPE through ours (nothing else fills the fused slot without TE)
+    assert rope_utils.fused_apply_rotary_pos_emb is rope and nano[1].config.apply_rope_fusion
+
+
+def test_swiglu_matches_the_unfused_definition_with_gradients(nano):
+    from model.swiglu import SwiGLU
+
+    g = torch.Generator().manual_seed(4)
+    # fc1 output in megatron's layout [s, b, 2·ffn], also non-contiguous
+    for y in (torch.randn(7, 3, 20, generator=g, dtype=torch.float64),
+              torch.randn(3, 7, 20, generator=g, dtype=torch.float64).transpose(0, 1)):
+        y.requires_grad_(True)
+        gate, up = y.chunk(2, dim=-1)
+        ref = torch.nn.functional.silu(gate) * up
+        ours = SwiGLU()(y)
+        assert (ours - ref).abs().max().item() < 1e-12
+        grad = torch.randn(ref.shape, generator=g, dtype=torch.float64)
+        (g_ref,), (g_ours,) = torch.autograd.grad(ref, y, grad), torch.autograd.grad(ours, y, grad)
+        assert (g_ours - g_ref).abs().max().item() < 1e-12
+    assert torch.autograd.gradcheck(SwiGLU(), (y,))
+    if not torch.cuda.is_available():  # CPU: the MLP calls our module on the whole fc1 output
+        mlp = nano[1].decoder.layers[0].mlp
+        assert isinstance(mlp.activation_func, SwiGLU) and mlp.config.use_te_activation_func
+
+
 def test_cpu_patches_applied_only_without_cuda():
     from model import cpu_patches
 
