@@ -1,5 +1,5 @@
 ## ------------------------------------------------------------- training --
-# Tokenizer → token shards → pretraining (model/, jobs/tokenize.py).
+# Tokenizer → token shards → pretraining (model/, jobs/shards.py).
 CORPUS    ?= out/demo/corpus
 TRAIN_OUT ?= out/train
 TOK_PRESET ?= demo
@@ -16,7 +16,7 @@ tokenizer: setup ## train the Yi tokenizer: CORPUS=dir TRAIN_OUT=dir [TOK_PRESET
 
 shards: setup ## tokenize CORPUS into Megatron .bin/.idx shards in TRAIN_OUT/shards
 	@echo "[shards] input: $(CORPUS)"
-	$(PY) jobs/tokenize.py --input $(CORPUS) --output $(TRAIN_OUT)/shards --tokenizer $(TRAIN_OUT)/tokenizer $(if $(CONFIG),--config $(CONFIG))
+	$(PY) jobs/shards.py --input $(CORPUS) --output $(TRAIN_OUT)/shards --tokenizer $(TRAIN_OUT)/tokenizer $(if $(CONFIG),--config $(CONFIG))
 
 pretrain: setup ## pretrain on TRAIN_OUT/shards: [PRESET=yi-6b RECIPE=demo NPROC=8] (resumes if a checkpoint exists)
 	$(if $(filter 1,$(NPROC)),$(PY) -m model.pretrain,$(VENV)/bin/torchrun --nproc-per-node $(NPROC) -m model.pretrain) \

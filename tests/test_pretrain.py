@@ -27,12 +27,13 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 
 @pytest.fixture(scope="module")
 def shards(spark, tmp_path_factory):
-    from jobs.tokenize import tokenize_corpus
+    from jobs.shards import tokenize_corpus
 
     root = tmp_path_factory.mktemp("pretrain")
     trainer = TokenizerTrainer(vocab_size=2000, character_coverage=0.98, sample_rate=1.0)
     trainer.train([r["text"] for r in trainer.sample(spark, SAMPLE)[0].collect()], root / "tok")
-    tokenize_corpus(spark, str(SAMPLE), str(root / "shards"), str(root / "tok"), heldout_rate=0.03)
+    tokenize_corpus(spark, str(SAMPLE), str(root / "shards"), str(root / "tok"), docs_per_shard=100_000,
+                    heldout_rate=0.03)
     return root / "shards"
 
 

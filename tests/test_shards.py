@@ -16,7 +16,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "parquet"
 
 @pytest.fixture(scope="module")
 def built(spark, tmp_path_factory):
-    from jobs.tokenize import tokenize_corpus
+    from jobs.shards import tokenize_corpus
 
     root = tmp_path_factory.mktemp("shards")
     trainer = TokenizerTrainer(vocab_size=2000, character_coverage=0.98, sample_rate=1.0)
@@ -71,7 +71,7 @@ def test_documents_decode_back(built):
 
 
 def test_rerun_is_byte_identical_and_resumes(spark, built):
-    from jobs.tokenize import tokenize_corpus
+    from jobs.shards import tokenize_corpus
 
     root, tok, manifest = built
     out = root / "out"
@@ -91,8 +91,9 @@ def test_rerun_is_byte_identical_and_resumes(spark, built):
 def test_no_text_column_is_a_clear_error(spark, tmp_path, built):
     import pyarrow as pa
 
-    from jobs.tokenize import tokenize_corpus
+    from jobs.shards import tokenize_corpus
 
     pq.write_table(pa.table({"id": ["a"], "body": ["x"]}), tmp_path / "x.parquet")
     with pytest.raises(ValueError, match="no `text` column"):
-        tokenize_corpus(spark, str(tmp_path), str(tmp_path / "o"), str(built[0] / "tok"))
+        tokenize_corpus(spark, str(tmp_path), str(tmp_path / "o"), str(built[0] / "tok"),
+                        docs_per_shard=1000, heldout_rate=0.02)

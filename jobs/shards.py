@@ -1,6 +1,6 @@
 """Token shards: corpus Parquet → Megatron indexed datasets (.bin/.idx).
 
-    spark-submit jobs/tokenize.py --input CORPUS --output SHARDS --tokenizer MODEL
+    spark-submit jobs/shards.py --input CORPUS --output SHARDS --tokenizer MODEL
 
 One set of shards per (source, language) group (language from `lang`, else
 `lang_gold`), so pretraining can weight the
@@ -22,25 +22,17 @@ executor) and read back by ``megatron.core.datasets.indexed_dataset`` in tests.
 """
 from __future__ import annotations
 
-import os
-import sys
-
-# Run as a script, this file's folder (jobs/) comes first on sys.path, and this
-# file's name would shadow the standard library's `tokenize` (imported by
-# linecache/inspect): put the repository root there instead, before any import.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-sys.path.insert(0, os.path.dirname(_HERE))
-
 import argparse
 import hashlib
 import json
 import math
+import os
 import struct
+import sys
 from pathlib import Path
 
-from jobs.common import log, spark_session  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
+from jobs.common import log, spark_session
+from pipeline.config import load_config
 
 _INDEX_HEADER = b"MMIDIDX\x00\x00"
 _DTYPE_CODES = {"uint16": 8, "int32": 4}  # megatron DType enum values
@@ -145,10 +137,11 @@ HELDOUT = "heldout"
 
 
 def tokenize_corpus(spark, input_dir: str, output: str, tokenizer: str, *,
-                    docs_per_shard: int = 100_000, heldout_rate: float = 0.01) -> dict:
+                    docs_per_shard: int, heldout_rate: float) -> dict:
     """Write the shards of every group not yet finished, then the manifest.
 
-    Args:
+    Keyword args, the ``[shards]`` section of config/default.toml (their only
+    home; ``main`` passes the section whole):
         docs_per_shard: target documents per shard (a group of n documents
             gets ceil(n / docs_per_shard) shards, by id hash).
         heldout_rate: share of documents (by id hash, every group) written to
