@@ -4,7 +4,7 @@ banding; then documents vs seconds for our job up to 200,000 documents.
 
   .venv/bin/python bench/dedup.py [--sizes 25000 50000 100000 200000] [--out out/bench-dedup]
 
-Part 1 (quality): the planted-duplicate set (pipeline/dedup/planted.py,
+Part 1 (quality): the planted-duplicate set (tests/fixtures/planted.py,
 real English + Chinese text); precision / recall / F1 of removal decisions
 per edit rate against exact-Jaccard truth at 0.7.
 Part 2 (speed): documents built by perturbing real text; docs/s of both
@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 from pipeline.config import load_config  # noqa: E402
 from pipeline.dedup.minhash import MinHasher  # noqa: E402
-from pipeline.dedup.planted import base_texts, planted_set, removals, truth_removed  # noqa: E402
+from tests.fixtures.planted import base_texts, planted_set, removals, truth_removed  # noqa: E402
 from pipeline.dedup.tokens import tokens  # noqa: E402
 
 
@@ -38,7 +38,7 @@ def datasketch_removed(recs, m: dict) -> dict[str, str]:
 
     from pipeline.dedup.jaccard import jaccard
     n, b, r = m["ngram"], m["bands"], m["rows"]
-    hasher = MinHasher(bands=b, rows=r, ngram=n)
+    hasher = MinHasher(bands=b, rows=r, ngram=n, seed=m["seed"])
     lsh = MinHashLSH(num_perm=b * r, params=(b, r))
     pairs: list[tuple[int, int]] = []
     sets = {}
@@ -117,7 +117,7 @@ def main() -> None:
 
     # ---- part 1: F1 per edit rate on the planted set ----------------------
     recs = planted_set(n_base=1500, seed=1)
-    truth = truth_removed(recs, MinHasher(m["bands"], m["rows"], m["ngram"]), m["threshold"],
+    truth = truth_removed(recs, MinHasher(bands=m["bands"], rows=m["rows"], ngram=m["ngram"], seed=m["seed"]), m["threshold"],
                           quality=cfg.get("dedup.quality_column"))
     ours, t_ours = ours_removed(spark, recs, cfg, out)
     t = time.perf_counter()

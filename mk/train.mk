@@ -1,5 +1,5 @@
 ## ------------------------------------------------------------- training --
-# Tokenizer → token shards → pretraining (model/, jobs/shards.py).
+# Tokenizer → token shards → pretraining (jobs/train_tokenizer.py, jobs/shards.py, model/).
 CORPUS    ?= out/demo/corpus
 TRAIN_OUT ?= out/train
 TOK_PRESET ?= demo
@@ -12,7 +12,7 @@ NPROC     ?= 1
 tokenizer: setup ## train the Yi tokenizer: CORPUS=dir TRAIN_OUT=dir [TOK_PRESET=demo|'' for 64k]
 	@test -d "$(CORPUS)" || { echo "[tokenizer] corpus $(CORPUS) not found (set CORPUS=dir of Parquet files)"; exit 1; }
 	@echo "[tokenizer] input: $(CORPUS)"
-	$(PY) -m model.tokenizer --input $(CORPUS) --output $(TRAIN_OUT)/tokenizer $(if $(TOK_PRESET),--preset $(TOK_PRESET)) $(if $(CONFIG),--config $(CONFIG))
+	$(PY) jobs/train_tokenizer.py --input $(CORPUS) --output $(TRAIN_OUT)/tokenizer $(if $(TOK_PRESET),--preset $(TOK_PRESET)) $(if $(CONFIG),--config $(CONFIG))
 
 shards: setup ## tokenize CORPUS into Megatron .bin/.idx shards in TRAIN_OUT/shards
 	@echo "[shards] input: $(CORPUS)"

@@ -8,33 +8,29 @@ layout survive exactly). Special tokens ``<|startoftext|>`` (BOS),
 ``<|endoftext|>`` (EOS, the end-of-document token of the shards), and the chat
 markers ``<|im_start|>``/``<|im_end|>``.
 
-Sampling runs on Spark and is hash-based on the document id (``xxhash64``),
-never random: the same corpus gives the same sample and the same model bytes.
-Documents whose hash falls in a held-out bucket never reach training; bytes per
-token is measured on them per language.
+Training takes an iterable of texts; drawing them from a corpus is the job
+jobs/train_tokenizer.py (Spark, hash-based on the document id, never random:
+the same corpus gives the same sample and the same model bytes; documents of
+a held-out bucket never reach training, bytes per token is measured on them).
 
-    python -m model.tokenizer --input CORPUS_DIR --output models/tokenizer [--config my.toml]
+    python jobs/train_tokenizer.py --input CORPUS_DIR --output models/tokenizer [--preset demo]
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import sentencepiece as spm
+
+from pipeline.config import Config, Configured, load_config
 
 UNK, BOS, EOS = "<unk>", "<|startoftext|>", "<|endoftext|>"
 CHAT_TOKENS = ("<|im_start|>", "<|im_end|>")
 MODEL_FILE = "tokenizer.model"
 REPORT_FILE = "tokenizer_report.json"
-_BUCKETS = 100_000  # hash buckets for sampling: rates resolve to 1e-5
-# The language column: the corpus build's `lang`, else a sample's `lang_gold`.
-LANG_COLUMNS = ("lang", "lang_gold")
 
 
 class YiTokenizer:
@@ -75,17 +71,18 @@ class YiTokenizer:
         return self.sp.id_to_piece(i)
 
 
-@dataclass
-class TokenizerTrainer:
-    """Train the Yi tokenizer from a directory of Parquet files with a ``text``
-    column (``id`` and ``lang`` used when present).
+@dataclass(kw_only=True)
+class TokenizerTrainer(Configured):
+    """Train the Yi tokenizer on texts. Fields: the [tokenizer] section of
+    config/default.toml (``TokenizerTrainer.from_config(preset="demo")``).
 
     Args:
         vocab_size: pieces in the model; Yi: 64,000 (arXiv 2403.04652 §2.2).
         character_coverage: share of characters covered by pieces, the rest go
             through byte fallback; SentencePiece recommends 0.9995 for
             languages with rich character sets such as Chinese.
-        sample_rate: share of documents (by id hash) used for training.
+        sample_rate: share of documents (by id hash) used for training
+            (drawn by jobs/train_tokenizer.py).
         heldout_rate: share of documents (by id hash, disjoint from the
             sample) kept out of training to measure bytes per token.
         max_line_bytes: training lines are cut to this many UTF-8 bytes
@@ -95,14 +92,16 @@ class TokenizerTrainer:
         num_threads: trainer threads.
     """
 
-    vocab_size: int = 64_000
-    character_coverage: float = 0.9995
-    sample_rate: float = 1.0
-    heldout_rate: float = 0.0
-    max_line_bytes: int = 4096
-    max_sentences: int = 10_000_000
-    max_piece_length: int = 16
-    num_threads: int = 2
+    config_section = "tokenizer"
+
+    vocab_size: int
+    character_coverage: float
+    sample_rate: float
+    heldout_rate: float
+    max_line_bytes: int
+    max_sentences: int
+    max_piece_length: int
+    num_threads: int
 
     def __post_init__(self):
         if not 0 < self.sample_rate <= 1 or not 0 <= self.heldout_rate < 1:
@@ -110,26 +109,10 @@ class TokenizerTrainer:
         if self.sample_rate + self.heldout_rate > 1:
             raise ValueError("sample_rate + heldout_rate must be <= 1 (the buckets are disjoint)")
 
-    # -------------------------------------------------------------- sampling --
-    def sample(self, spark, corpus: str | Path):
-        """Return (train_df, heldout_df) of (id, text, lang): documents split
-        by ``pmod(xxhash64(id), N)`` buckets, sorted by id."""
-        from pyspark.sql import functions as F
-
-        df = spark.read.option("basePath", str(corpus)).parquet(*_parquet_files(corpus))
-        if "text" not in df.columns:
-            raise ValueError(f"{corpus}: Parquet files have no `text` column (columns: {df.columns})")
-        key = F.col("id").cast("string") if "id" in df.columns else F.sha2(F.col("text"), 256)
-        lang_col = next((c for c in LANG_COLUMNS if c in df.columns), None)
-        lang = F.col(lang_col).cast("string") if lang_col else F.lit(None).cast("string")
-        df = df.where(F.col("text").isNotNull()).select(
-            key.alias("id"), "text", lang.alias("lang"),
-            F.pmod(F.xxhash64(key), F.lit(_BUCKETS)).alias("bucket"))
-        held = int(round(self.heldout_rate * _BUCKETS))
-        train_hi = held + int(round(self.sample_rate * _BUCKETS))
-        heldout = df.where(F.col("bucket") < held).drop("bucket").orderBy("id")
-        train = df.where((F.col("bucket") >= held) & (F.col("bucket") < train_hi)).drop("bucket").orderBy("id")
-        return train, heldout
+    @classmethod
+    def from_config(cls, cfg: Config | None = None, /, preset: str | None = None, **overrides: Any):
+        """From [tokenizer] with [tokenizer.<preset>] over it, then ``overrides``."""
+        return cls(**{**settings(cfg, preset), **overrides})
 
     def lines(self, texts: Iterable[str]) -> Iterator[str]:
         """Training lines: documents split at newlines, cut at ``max_line_bytes``."""
@@ -182,6 +165,18 @@ class TokenizerTrainer:
         return YiTokenizer(output / MODEL_FILE)
 
 
+def settings(cfg: Config | None = None, preset: str | None = None) -> dict[str, Any]:
+    """The [tokenizer] section of ``cfg`` (default: config/default.toml) with
+    its ``[tokenizer.<preset>]`` table over it (presets: its nested tables)."""
+    kw = (cfg if cfg is not None else load_config()).section("tokenizer")
+    presets = {k: kw.pop(k) for k in list(kw) if isinstance(kw[k], dict)}
+    if preset:
+        if preset not in presets:
+            raise ValueError(f"unknown tokenizer preset {preset!r}; known: {sorted(presets)}")
+        kw.update(presets[preset])
+    return kw
+
+
 def bytes_per_token(tok: YiTokenizer, texts: Iterable[str]) -> tuple[float, int, int]:
     """(UTF-8 bytes / token, bytes, tokens) over ``texts``."""
     nb = nt = 0
@@ -189,55 +184,3 @@ def bytes_per_token(tok: YiTokenizer, texts: Iterable[str]) -> tuple[float, int,
         nb += len(t.encode("utf-8"))
         nt += len(tok.encode(t))
     return (nb / nt if nt else float("nan")), nb, nt
-
-
-def _parquet_files(corpus: str | Path) -> list[str]:
-    files = sorted(str(p) for p in Path(corpus).rglob("*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"no Parquet files under {corpus}")
-    return files
-
-
-def main(argv: list[str] | None = None) -> int:
-    from jobs.common import log, spark_session
-    from pipeline.config import load_config
-
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--input", required=True, help="directory of Parquet files with a `text` column")
-    ap.add_argument("--output", required=True, help="directory for tokenizer.model and its report")
-    ap.add_argument("--config", help="TOML overriding config/default.toml")
-    ap.add_argument("--preset", help="a [tokenizer.<preset>] section overriding [tokenizer] (e.g. demo)")
-    args = ap.parse_args(argv)
-
-    cfg = load_config(args.config)
-    kw = cfg.section("tokenizer")
-    presets = {k: kw.pop(k) for k in list(kw) if isinstance(kw[k], dict)}
-    if args.preset:
-        if args.preset not in presets:
-            raise SystemExit(f"unknown tokenizer preset {args.preset!r}; known: {sorted(presets)}")
-        kw.update(presets[args.preset])
-    trainer = TokenizerTrainer(**kw)
-
-    log(f"tokenizer: sampling {args.input} on Spark (sample_rate={trainer.sample_rate}, heldout_rate={trainer.heldout_rate})")
-    spark = spark_session("yi-tokenizer")
-    train_df, held_df = trainer.sample(spark, args.input)
-    n_train = train_df.count()
-    held = [(r["lang"], r["text"]) for r in held_df.collect()]
-    log(f"tokenizer: training BPE vocab={trainer.vocab_size} on {n_train} documents")
-    tok = trainer.train((r["text"] for r in train_df.toLocalIterator()), args.output)
-    report = {"vocab_size": tok.vocab_size, "train_documents": n_train, "sha256": tok.sha256,
-              "settings": kw, "heldout": {}}
-    for lang in sorted({l for l, _ in held if l}):
-        bpt, nb, nt = bytes_per_token(tok, [t for l, t in held if l == lang])
-        report["heldout"][lang] = {"documents": sum(1 for l, _ in held if l == lang),
-                                   "bytes": nb, "tokens": nt, "bytes_per_token": round(bpt, 4)}
-        log(f"tokenizer: held-out {lang}: {bpt:.3f} bytes/token ({nb} bytes, {nt} tokens)")
-    path = Path(args.output) / REPORT_FILE
-    path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    log(f"tokenizer: wrote {tok.path} ({tok.vocab_size} pieces) and {path}")
-    spark.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

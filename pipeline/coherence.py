@@ -37,8 +37,9 @@ from collections import Counter
 from pathlib import Path
 from typing import ClassVar, Sequence
 
+from pipeline.config import Configured
 from pipeline.document import Document, Stage
-from pipeline.scorer_models import DEFAULT_MODELS_DIR, cached, models_path, paragraph_chunks, require
+from pipeline.scorer_models import cached, models_path, paragraph_chunks, require
 from pipeline.words import CJK_RANGES
 
 _WORD_RE = re.compile(f"[^\\W\\d_{CJK_RANGES}]{{2,}}")
@@ -132,7 +133,7 @@ def break_similarities(text: str, tfidf: TfIdf, window_chars: int, min_side_char
     return out
 
 
-class CoherenceScorer(Stage):
+class CoherenceScorer(Configured, Stage):
     """Score adjacent-text similarity at paragraph breaks (TF-IDF cosine),
     mark incoherent boundaries, drop documents with ``max_breaks`` or more.
 
@@ -150,9 +151,8 @@ class CoherenceScorer(Stage):
     name = "coherence"
     score_columns: ClassVar[tuple[str, ...]] = ("coh_min_sim", "coh_mean_sim", "coh_breaks", "coh_split_char")
 
-    def __init__(self, models_dir: str = DEFAULT_MODELS_DIR, languages: Sequence[str] = ("en", "zh"),
-                 window_chars: dict[str, int] | None = None, min_para_chars: int = 80,
-                 max_breaks: int = 3, threshold: dict[str, float] | None = None):
+    def __init__(self, *, models_dir: str, languages: Sequence[str], min_para_chars: int, max_breaks: int,
+                 window_chars: dict[str, int] | None = None, threshold: dict[str, float] | None = None):
         self.min_para_chars, self.max_breaks = min_para_chars, max_breaks
         self.models: dict[str, tuple[TfIdf, float, int]] = {}
         for lang in languages:

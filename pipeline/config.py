@@ -1,8 +1,20 @@
 """One config system for every stage: ``config/default.toml`` plus overrides.
 
-Each stage reads its own section (``cfg.section("heuristics")``) and passes it
-as keyword arguments to its class, so a stage's thresholds are documented
-twice: as typed arguments in the class, and with their source in the TOML.
+``config/default.toml`` is the only home of every default. The one style,
+used by every stage class (pipeline/*.py stages, pipeline/dedup's paragraph
+and substring dedup, model/tokenizer.py's trainer) and every job:
+
+* the class takes its section as **required keyword arguments**, with no
+  default of its own: ``TextMetricFilter(**cfg.section("heuristics"))`` is
+  what the jobs do (``cfg`` = ``load_config(--config)``);
+* ``Configured.from_config(cfg=None, **overrides)`` builds one from its
+  section (of ``cfg``, else of config/default.toml) with some keys replaced:
+  ``TextMetricFilter.from_config(min_words=100)``.
+
+Optional arguments default only to "absent" (``None``: e.g. a per-language
+override of what a trained model stores), never to a number. Primitives that
+are not a section (``MinHasher``: the banding keys of [dedup.minhash]) take
+required keyword arguments too.
 
 A user's ``--config FILE`` is a TOML file with the same sections; its values
 replace the defaults key by key (nested tables merge recursively).
@@ -13,7 +25,7 @@ import copy
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "default.toml"
@@ -55,15 +67,9 @@ class Config:
             node = node[part]
         return node
 
-    def with_overrides(self, override: Mapping) -> "Config":
-        return Config(_merge(self.data, override), self.sources + ("<overrides>",))
 
-    def to_dict(self) -> dict[str, Any]:
-        return copy.deepcopy(self.data)
-
-
-def load_config(path: str | Path | None = None, overrides: Mapping | None = None) -> Config:
-    """Load ``config/default.toml``, then ``path`` (if given), then ``overrides``."""
+def load_config(path: str | Path | None = None) -> Config:
+    """Load ``config/default.toml``, then ``path`` (if given) over it."""
     with open(DEFAULT_CONFIG, "rb") as fh:
         data = tomllib.load(fh)
     sources = [str(DEFAULT_CONFIG)]
@@ -74,7 +80,25 @@ def load_config(path: str | Path | None = None, overrides: Mapping | None = None
         with open(path, "rb") as fh:
             data = _merge(data, tomllib.load(fh))
         sources.append(str(path))
-    cfg = Config(data, tuple(sources))
-    if overrides:
-        cfg = cfg.with_overrides(overrides)
-    return cfg
+    return Config(data, tuple(sources))
+
+
+class Configured:
+    """Mixin of every class configured by one section of the TOML.
+
+    The section is ``config_section`` (default: the stage's ledger ``name``,
+    which is its section name in config/default.toml).
+    """
+
+    config_section: ClassVar[str]
+
+    @classmethod
+    def section_name(cls) -> str:
+        return getattr(cls, "config_section", None) or cls.name  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_config(cls, cfg: Config | None = None, /, **overrides: Any):
+        """An instance from its section of ``cfg`` (default: config/default.toml),
+        with ``overrides`` replacing keys of it."""
+        section = (cfg if cfg is not None else load_config()).section(cls.section_name())
+        return cls(**{**section, **overrides})

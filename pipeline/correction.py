@@ -19,6 +19,7 @@ import re
 
 import ftfy
 
+from pipeline.config import Configured
 from pipeline.document import Document, Stage
 
 # Only texts with a latin-1 supplement char or U+FFFD can hold mojibake that
@@ -69,12 +70,12 @@ _NAV = rf"^\s*{_ITEM}(?:{_SEP}{_ITEM}){{2,}}\s*$"
 BOILERPLATE_RE = re.compile("|".join(_EN + _ZH + [_NAV]), re.I)
 
 
-class RuleBasedCorrection(Stage):
+class RuleBasedCorrection(Configured, Stage):
     """Repair encoding, controls and whitespace; drop boilerplate lines."""
 
     name = "correction"
 
-    def __init__(self, fix_mojibake: bool = True, max_boilerplate_line_chars: int = 200):
+    def __init__(self, *, fix_mojibake: bool, max_boilerplate_line_chars: int):
         """``max_boilerplate_line_chars``: only lines up to this length can be
         boilerplate (a long paragraph that mentions "click here" is content)."""
         self.fix_mojibake = fix_mojibake

@@ -5,8 +5,8 @@ consecutive, or incomplete lines", plus garbled-text filters).
 Each metric is computed once per document with compiled regexes and C-level
 ``str`` methods (no per-character Python loop) and written as an ``h_*``
 score; the first threshold it breaks names the rejection reason. Every
-threshold is a keyword argument; its default (and source) is the value in
-``config/default.toml`` [heuristics].
+threshold is a required keyword argument; its value (and source) is in
+``config/default.toml`` [heuristics] (``TextMetricFilter.from_config()``).
 
 English and Chinese: length is counted in words, where one CJK character is
 one unit (Chinese has no spaces); mean word length and the Gopher stop words
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from pipeline.config import Configured
 from pipeline.document import Document, Stage
 from pipeline.words import CJK_RE, TOKEN_RE, is_chinese, words
 
@@ -47,7 +48,7 @@ DIGITS = "0123456789"
 LETTERLESS_RE = re.compile(r"(?<!\S)[^\s\w]*(?:[\d_][^\s\w]*)*(?!\S)(?<=\S)")
 
 
-class TextMetricFilter(Stage):
+class TextMetricFilter(Configured, Stage):
     """Reject documents whose text metrics fall outside the given bounds.
 
     Scores: h_n_words, h_mean_word_len, h_mean_line_len, h_symbol_ratio,
@@ -68,22 +69,23 @@ class TextMetricFilter(Stage):
 
     def __init__(
         self,
-        min_words: int = 50,
-        min_words_zh: int = 75,
-        max_words: int = 100_000,
-        min_mean_word_len: float = 3.0,
-        max_mean_word_len: float = 10.0,
-        max_symbol_ratio: float = 0.1,
-        max_garbled_ratio: float = 0.01,
-        max_digit_ratio: float = 0.25,
-        short_line_chars: int = 30,
-        short_line_chars_zh: int = 15,
-        max_short_line_ratio: float = 0.67,
-        min_punct_line_ratio: float = 0.12,
-        max_bullet_ratio: float = 0.9,
-        max_ellipsis_ratio: float = 0.3,
-        min_alpha_word_ratio: float = 0.8,
-        min_stop_words: int = 2,
+        *,
+        min_words: int,
+        min_words_zh: int,
+        max_words: int,
+        min_mean_word_len: float,
+        max_mean_word_len: float,
+        max_symbol_ratio: float,
+        max_garbled_ratio: float,
+        max_digit_ratio: float,
+        short_line_chars: int,
+        short_line_chars_zh: int,
+        max_short_line_ratio: float,
+        min_punct_line_ratio: float,
+        max_bullet_ratio: float,
+        max_ellipsis_ratio: float,
+        min_alpha_word_ratio: float,
+        min_stop_words: int,
     ):
         self.min_words = min_words
         self.min_words_zh = min_words_zh

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from pipeline.config import Configured
 from pipeline.document import Document, Stage
 
 _DETECTORS: dict[tuple[tuple[str, ...], bool], object] = {}
@@ -60,7 +61,7 @@ def get_detector(candidates: Sequence[str] | str, high_accuracy: bool):
     return det
 
 
-class LanguageID(Stage):
+class LanguageID(Configured, Stage):
     """Label each document's language; keep only the languages in ``keep``.
 
     keep           ISO 639-1 codes kept (Yi: English and Chinese).
@@ -82,9 +83,8 @@ class LanguageID(Stage):
     name = "langid"
     score_columns = ("lang_score",)
 
-    def __init__(self, keep: Sequence[str] = ("en", "zh"), min_score: float = 0.65,
-                 candidates: Sequence[str] | str = "all", high_accuracy: bool = False,
-                 max_chars: int = 2000):
+    def __init__(self, *, keep: Sequence[str], min_score: float, candidates: Sequence[str] | str,
+                 high_accuracy: bool, max_chars: int):
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must be in [0, 1], not {min_score}")
         self.keep = frozenset(c.lower() for c in keep)

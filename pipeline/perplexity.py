@@ -29,8 +29,9 @@ import unicodedata
 from pathlib import Path
 from typing import ClassVar, Iterable, Mapping, Sequence
 
+from pipeline.config import Configured
 from pipeline.document import Document, Stage
-from pipeline.scorer_models import DEFAULT_MODELS_DIR, cached, models_path, require
+from pipeline.scorer_models import cached, models_path, require
 
 # --------------------------------------------------- cc_net normalization --
 _UNICODE_PUNCT = {
@@ -89,7 +90,7 @@ def model_paths(models_dir: str | Path, lang: str) -> tuple[Path, Path]:
             models_path(models_dir, "perplexity", f"{lang}.arpa.bin"))
 
 
-class PerplexityScorer(Stage):
+class PerplexityScorer(Configured, Stage):
     """Score ``ppl`` (KenLM perplexity) for documents of ``languages``; drop
     those above ``max_perplexity[lang]`` with reason ``high_perplexity``.
 
@@ -103,9 +104,8 @@ class PerplexityScorer(Stage):
     name = "perplexity"
     score_columns: ClassVar[tuple[str, ...]] = ("ppl",)
 
-    def __init__(self, models_dir: str = DEFAULT_MODELS_DIR, languages: Sequence[str] = ("en", "zh"),
-                 max_perplexity: Mapping[str, float] | None = None):
-        self.max_perplexity = dict(max_perplexity or {})
+    def __init__(self, *, models_dir: str, languages: Sequence[str], max_perplexity: Mapping[str, float]):
+        self.max_perplexity = dict(max_perplexity)
         self.models = {}
         for lang in languages:
             sp_path, lm_path = model_paths(models_dir, lang)

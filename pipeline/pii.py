@@ -25,6 +25,7 @@ import ipaddress
 import re
 from typing import Callable
 
+from pipeline.config import Configured
 from pipeline.document import Document, Stage
 
 # Boundaries are ASCII-only: Chinese text glues values to CJK characters.
@@ -108,18 +109,19 @@ def valid_ipv6(s: str) -> bool:
     return True
 
 
-class PIIAnonymizer(Stage):
+class PIIAnonymizer(Configured, Stage):
     """Replace PII with placeholder tokens; count each kind in ``doc.edits``."""
 
     name = "pii"
 
     def __init__(
         self,
-        email_token: str = "<EMAIL>",
-        phone_token: str = "<PHONE>",
-        ip_token: str = "<IP>",
-        id_token: str = "<ID_NUMBER>",
-        card_token: str = "<CARD_NUMBER>",
+        *,
+        email_token: str,
+        phone_token: str,
+        ip_token: str,
+        id_token: str,
+        card_token: str,
     ):
         # Order matters: e-mails first (their digits are not phones), ID
         # numbers before cards (18 digits), cards before phones.

@@ -18,8 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar, Mapping, Sequence
 
+from pipeline.config import Configured
 from pipeline.document import Document, Stage
-from pipeline.scorer_models import DEFAULT_MODELS_DIR, cached, fasttext_line, models_path, paragraph_chunks, require
+from pipeline.scorer_models import cached, fasttext_line, models_path, paragraph_chunks, require
 
 POSITIVE, NEGATIVE = "__label__ref", "__label__crawl"
 
@@ -43,7 +44,7 @@ def positive_probability(model, line: str, positive: str = POSITIVE) -> float:
     return 0.0
 
 
-class QualityClassifier(Stage):
+class QualityClassifier(Configured, Stage):
     """Score ``quality`` (P(reference-like), fastText) for documents of
     ``languages``; drop those below ``min_score[lang]`` (``low_quality``).
 
@@ -56,9 +57,9 @@ class QualityClassifier(Stage):
     name = "quality"
     score_columns: ClassVar[tuple[str, ...]] = ("quality",)
 
-    def __init__(self, models_dir: str = DEFAULT_MODELS_DIR, languages: Sequence[str] = ("en", "zh"),
-                 min_score: Mapping[str, float] | None = None, max_tokens: int = 1000):
-        self.min_score = dict(min_score or {})
+    def __init__(self, *, models_dir: str, languages: Sequence[str], min_score: Mapping[str, float],
+                 max_tokens: int):
+        self.min_score = dict(min_score)
         self.max_tokens = max_tokens
         self.models = {lang: cached("fasttext", require(model_path(models_dir, lang), f"quality ({lang})"), load_fasttext)
                        for lang in languages}

@@ -22,6 +22,7 @@ from collections import Counter
 
 import numpy as np
 
+from pipeline.config import Configured
 from pipeline.document import Document, Stage
 from pipeline.words import words
 
@@ -40,7 +41,7 @@ def _duplicates(elements: list[str]) -> tuple[int, int]:
     return n, chars
 
 
-class RepetitionFilter(Stage):
+class RepetitionFilter(Configured, Stage):
     """Reject documents over any of Gopher's repetition thresholds.
 
     Scores: rep_dup_line_frac, rep_dup_line_char_frac, rep_dup_para_frac,
@@ -59,12 +60,13 @@ class RepetitionFilter(Stage):
 
     def __init__(
         self,
-        max_dup_line_frac: float = 0.30,
-        max_dup_para_frac: float = 0.30,
-        max_dup_line_char_frac: float = 0.20,
-        max_dup_para_char_frac: float = 0.20,
-        max_top_ngram_frac: dict[str, float] | None = None,
-        max_dup_ngram_frac: dict[str, float] | None = None,
+        *,
+        max_dup_line_frac: float,
+        max_dup_para_frac: float,
+        max_dup_line_char_frac: float,
+        max_dup_para_char_frac: float,
+        max_top_ngram_frac: dict[str, float],
+        max_dup_ngram_frac: dict[str, float],
     ):
         """``max_top_ngram_frac`` / ``max_dup_ngram_frac`` map n (as a string,
         TOML keys are strings) to the largest allowed fraction."""
@@ -72,10 +74,8 @@ class RepetitionFilter(Stage):
         self.max_dup_para_frac = max_dup_para_frac
         self.max_dup_line_char_frac = max_dup_line_char_frac
         self.max_dup_para_char_frac = max_dup_para_char_frac
-        top = max_top_ngram_frac or {"2": 0.20, "3": 0.18, "4": 0.16}
-        dup = max_dup_ngram_frac or {"5": 0.15, "6": 0.14, "7": 0.13, "8": 0.12, "9": 0.11, "10": 0.10}
-        self.top = {int(n): float(v) for n, v in top.items()}
-        self.dup = {int(n): float(v) for n, v in dup.items()}
+        self.top = {int(n): float(v) for n, v in max_top_ngram_frac.items()}
+        self.dup = {int(n): float(v) for n, v in max_dup_ngram_frac.items()}
         self.max_n = max([*self.top, *self.dup], default=1)
 
     def metrics(self, doc: Document) -> dict[str, float]:

@@ -24,9 +24,9 @@ import re
 from pathlib import Path
 from typing import ClassVar, Iterable, Mapping, Sequence
 
-from pipeline.config import REPO_ROOT
+from pipeline.config import REPO_ROOT, Configured
 from pipeline.document import Document, Stage
-from pipeline.scorer_models import DEFAULT_MODELS_DIR, cached, fasttext_line, models_path, require
+from pipeline.scorer_models import cached, fasttext_line, models_path, require
 
 CATEGORIES = ("porn", "gambling", "violence", "hate")
 SAFE = "safe"
@@ -115,7 +115,7 @@ def classifier_probabilities(model, line: str) -> dict[str, float]:
     return out
 
 
-class SafetyScorer(Stage):
+class SafetyScorer(Configured, Stage):
     """Per-category safety scores (max of lexicon and classifier), a flag,
     and a drop at ``threshold[category]`` with reason ``unsafe:<category>``.
 
@@ -130,13 +130,15 @@ class SafetyScorer(Stage):
     name = "safety"
     score_columns: ClassVar[tuple[str, ...]] = tuple(f"safety_{c}" for c in CATEGORIES) + ("safety_flag",)
 
-    def __init__(self, models_dir: str = DEFAULT_MODELS_DIR, lexicon_dir: str = DEFAULT_LEXICON_DIR,
-                 threshold: Mapping[str, float] | None = None, min_chars: int = 500, scale: float = 10.0,
-                 max_tokens: int = 1000):
-        self.threshold = {c: 0.5 for c in CATEGORIES} | dict(threshold or {})
+    def __init__(self, *, models_dir: str, lexicon_dir: str, threshold: Mapping[str, float], min_chars: int,
+                 scale: float, max_tokens: int):
+        self.threshold = dict(threshold)
         unknown = set(self.threshold) - set(CATEGORIES)
         if unknown:
             raise ValueError(f"unknown safety categories {sorted(unknown)}; known: {CATEGORIES}")
+        missing = set(CATEGORIES) - set(self.threshold)
+        if missing:
+            raise ValueError(f"no threshold for safety categories {sorted(missing)}")
         self.min_chars, self.scale, self.max_tokens = min_chars, scale, max_tokens
         self.lexicon = cached("lexicon", Path(lexicon_dir), load_lexicon)
         from pipeline.quality import load_fasttext

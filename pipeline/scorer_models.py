@@ -26,7 +26,6 @@ import xxhash
 from pipeline.config import REPO_ROOT
 from pipeline.words import CJK_RANGES, CJK_RE
 
-DEFAULT_MODELS_DIR = "models"
 REFERENCE_DIR = REPO_ROOT / "data" / "reference"
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 # Sources of the reference text: their copies in data/sample are not

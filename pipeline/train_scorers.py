@@ -77,7 +77,7 @@ def quality_report(lang: str, ev: dict, out: Path) -> list[str]:
 def perplexity_section(crawl: list[dict], models: str, report: Path) -> list[str]:
     """cc_net buckets of the crawl sample: histograms with cut-offs and
     examples per bucket (the same functions the corpus build calls)."""
-    scorer = PerplexityScorer(models_dir=models, languages=LANGUAGES)
+    scorer = PerplexityScorer.from_config(models_dir=models, languages=LANGUAGES)
     ppl = {lang: [] for lang in LANGUAGES}
     texts = {lang: [] for lang in LANGUAGES}
     for d in crawl:

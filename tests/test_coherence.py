@@ -13,7 +13,7 @@ def scorer(tmp_path_factory):
     out = tmp_path_factory.mktemp("coherence")
     for lang in ("en", "zh"):
         train_coherence([d["text"] for d in reference_docs(lang) if split_of(d["id"], 0.2) == "train"], lang, out)
-    return CoherenceScorer(models_dir=str(out))
+    return CoherenceScorer.from_config(models_dir=str(out))
 
 
 def held_out(lang):
@@ -76,7 +76,7 @@ def test_short_and_unknown_language_pass_unscored(scorer, tmp_path):
     for doc in (Document(id="s", text="One short paragraph.", lang="en"), Document(id="f", text="x\n" * 500, lang="fr")):
         assert scorer(doc) is None and not doc.scores
     with pytest.raises(ModelMissing, match="make scorers"):
-        CoherenceScorer(models_dir=str(tmp_path))
+        CoherenceScorer.from_config(models_dir=str(tmp_path))
 
 
 def test_training_is_deterministic(tmp_path):

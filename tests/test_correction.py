@@ -8,7 +8,7 @@ from pipeline.document import Document
 from pipeline.correction import RuleBasedCorrection
 from real_text import EN_PARAGRAPHS, ZH_PARAGRAPHS, document, sample_records
 
-C = RuleBasedCorrection()
+C = RuleBasedCorrection.from_config()
 
 
 def correct(text: str, lang: str = "en") -> Document:
@@ -104,7 +104,7 @@ def test_sample_mojibake_is_repaired():
 
     records = sample_records({"mojibake"})
     assert len(records) >= 50
-    metrics = TextMetricFilter().metrics
+    metrics = TextMetricFilter.from_config().metrics
     n_broken = 0
     for text, lang, _ in records:
         doc = correct(text, lang or "en")

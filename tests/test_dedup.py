@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from jobs.dedup import connected_components, run_dedup
 from pipeline.config import load_config
 from pipeline.dedup.minhash import MinHasher
-from pipeline.dedup.planted import planted_set, truth_removed
+from fixtures.planted import planted_set, truth_removed
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def _df(spark, recs):
 
 def test_minhash_stage_f1_against_exact_jaccard(spark, planted, cfg):
     m = cfg.section("dedup.minhash")
-    truth = truth_removed(planted, MinHasher(bands=m["bands"], rows=m["rows"], ngram=m["ngram"]), m["threshold"],
+    truth = truth_removed(planted, MinHasher(bands=m["bands"], rows=m["rows"], ngram=m["ngram"], seed=m["seed"]), m["threshold"],
                           quality=cfg.get("dedup.quality_column"))
     res = run_dedup(spark, _df(spark, planted), cfg, ["minhash"])
     led = {r["id"]: r for r in res.ledger.collect()}

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from jobs.dedup import run_dedup, write_outputs
 from pipeline.config import load_config
-from pipeline.dedup.planted import planted_set
+from fixtures.planted import planted_set
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import pytest
 
 from pipeline.dedup.jaccard import jaccard
 from pipeline.dedup.minhash import MinHasher
-from pipeline.dedup.planted import ZH_FORTUNES, chinese_texts, english_texts
+from fixtures.planted import ZH_FORTUNES, chinese_texts, english_texts
 
 REPO = Path(__file__).resolve().parent.parent
 SPARK_BIN = Path(sys.executable).parent.parent / "lib" / "python3.11" / "site-packages" / "pyspark" / "bin"
@@ -87,7 +87,7 @@ def test_giant_buckets_and_long_document_in_512mb(workdir):
     b_kept = [r for i, r in kept.items() if i.startswith("b")]
     n_b = sum(i.startswith("b") for i in recs)
     assert sum(BOILER[0] in r["text"] for r in b_kept) == 1
-    h = MinHasher()
+    h = MinHasher(bands=14, rows=9, ngram=5, seed=42)
     body = {i: "\n".join(r["text"].split("\n")[1:-1]) for i, r in recs.items() if i.startswith("b")}
     merged = [r for r in led if r["id"].startswith("b") and r["stage"] == "minhash_dedup"]
     assert len(merged) < 0.02 * n_b  # the fortune collection has a few real near-duplicates

@@ -8,7 +8,7 @@ import pytest
 from pipeline.dedup.jaccard import all_pairs_jaccard, jaccard
 from pipeline.dedup.minhash import MinHasher
 from pipeline.dedup.paragraph import ParagraphDedup
-from pipeline.dedup.planted import ZH_FORTUNES, base_texts, perturb
+from fixtures.planted import ZH_FORTUNES, base_texts, perturb
 from pipeline.dedup.scurve import fp_fn_mass, measured_curve, optimal_bands, p_candidate
 from pipeline.dedup.substring import SubstringDedup
 from pipeline.dedup.tokens import tokens
@@ -26,7 +26,7 @@ def test_tokens_words_and_cjk_chars():
 
 
 def test_minhash_estimates_jaccard(texts):
-    h = MinHasher(bands=32, rows=8)
+    h = MinHasher(bands=32, rows=8, ngram=5, seed=42)
     rng = np.random.default_rng(1)
     en = [t for t, lang in texts if lang == "en"][:40]
     for t in en:
@@ -39,7 +39,7 @@ def test_minhash_estimates_jaccard(texts):
 
 
 def test_batch_signatures_equal_one_by_one(texts):
-    h = MinHasher()
+    h = MinHasher(bands=14, rows=9, ngram=5, seed=42)
     sample = [t for t, _ in texts[::97]] + ["", "short", None, "你好"]
     batch = h.signatures(sample)
     one = np.vstack([h.signatures([t]) for t in sample])
@@ -52,7 +52,7 @@ def test_long_chinese_document_bounded_memory():
     small multiple of the text, not shingles x permutations."""
     zh = Path(ZH_FORTUNES).read_text(errors="ignore") if Path(ZH_FORTUNES).is_file() else "中文" * 10
     doc = (zh * (1 + 1_000_000 // len(zh)))[:1_000_000]
-    h = MinHasher()
+    h = MinHasher(bands=14, rows=9, ngram=5, seed=42)
     tracemalloc.start()
     sig = h.signatures([doc])
     peak = tracemalloc.get_traced_memory()[1]
@@ -68,12 +68,12 @@ def test_scurve_defaults_and_measured_curve():
     fp, fn = fp_fn_mass(0.7, b, r)
     assert fn < 0.01 and fp < 0.25
     s = np.array([0.3, 0.7, 0.9])
-    meas = measured_curve(MinHasher(b, r), s, pairs=150)
+    meas = measured_curve(MinHasher(bands=b, rows=r, ngram=5, seed=42), s, pairs=150)
     assert np.abs(meas - p_candidate(s, b, r)).max() < 0.12, meas
 
 
 def test_all_pairs_jaccard_matches_brute_force(texts):
-    h = MinHasher()
+    h = MinHasher(bands=14, rows=9, ngram=5, seed=42)
     rng = np.random.default_rng(2)
     base = [t for t, _ in texts[:30]]
     docs = base + [perturb(t, 0.02, rng, "en") for t in base[:10]]

@@ -2,7 +2,6 @@
 see tests/real_text.py): prose is kept; tables of contents, command tables,
 short texts, mojibake, keyword lists, bullet and ellipsis lists are dropped
 with the reason that names the broken rule."""
-import inspect
 import re
 
 import pyarrow as pa
@@ -14,7 +13,7 @@ from pipeline.document import Document
 from pipeline.heuristics import EN_STOP_WORDS, TextMetricFilter
 from real_text import EN_PARAGRAPHS, EN_TABLE, EN_TOC, ZH_PARAGRAPHS, ZH_TABLE, ZH_TOC, document, sample_records
 
-F = TextMetricFilter()
+F = TextMetricFilter.from_config()
 
 
 def judge(text: str, lang: str | None) -> tuple[str | None, dict]:
@@ -100,12 +99,21 @@ def test_drops_long_words_and_letterless_text():
     assert reason == "too_few_alpha_words" and scores["h_alpha_word_ratio"] < 0.6
 
 
-def test_config_defaults_match_class_defaults():
-    cfg = load_config().section("heuristics")
-    params = inspect.signature(TextMetricFilter.__init__).parameters
-    assert set(cfg) == set(params) - {"self"}
-    for key, value in cfg.items():
-        assert params[key].default == value, key
+def test_thresholds_come_from_the_config(tmp_path):
+    """The class has no numbers of its own: every threshold is its section's
+    (from_config overrides some, a user's --config file others)."""
+    prose = document(EN_PARAGRAPHS, 0, 3)
+    reason, scores = judge(prose, "en")
+    n = int(scores["h_n_words"])
+    assert reason is None
+    doc = Document(id="t", text=prose, lang="en")
+    assert TextMetricFilter.from_config(min_words=n + 1)(doc) == "too_short"
+    assert TextMetricFilter.from_config(min_words=n)(Document(id="t", text=prose, lang="en")) is None
+    user = tmp_path / "user.toml"
+    user.write_text(f"[heuristics]\nmax_words = {n - 1}\n")
+    assert TextMetricFilter.from_config(load_config(user))(Document(id="t", text=prose, lang="en")) == "too_long"
+    with pytest.raises(TypeError):
+        TextMetricFilter(min_words=n)  # the other thresholds: no second copy in the class
 
 
 def test_scores_reach_the_arrow_output():
@@ -126,7 +134,7 @@ def test_sample_junk_is_rejected():
     junk = {"very_short", "lorem_ipsum", "number_table", "repeated_lines", "nav_only", "cookie_banner", "keyword_spam"}
     records = sample_records(junk)
     assert {k for _, _, k in records} == junk
-    stages = [F, RepetitionFilter()]
+    stages = [F, RepetitionFilter.from_config()]
     for text, lang, kind in records:
         doc = Document(id="t", text=text, lang=lang)
         assert any(st(doc) for st in stages), (kind, text[:200])

@@ -88,11 +88,11 @@ def test_model_loaded_once_per_process(stage):
 
 def test_bad_config():
     with pytest.raises(ValueError, match="no model"):
-        LanguageID(candidates=["en", "zh", "xx"])
+        LanguageID.from_config(candidates=["en", "zh", "xx"])
     with pytest.raises(ValueError, match="not among the candidates"):
-        LanguageID(candidates=["en", "de"])
+        LanguageID.from_config(candidates=["en", "de"])
     with pytest.raises(ValueError, match="min_score"):
-        LanguageID(min_score=1.5)
+        LanguageID.from_config(min_score=1.5)
 
 
 def test_in_cascade_over_a_read_batch(gold):

@@ -24,7 +24,7 @@ def models(tmp_path_factory):
 
 
 def test_reference_scores_lower_than_junk(models):
-    scorer = PerplexityScorer(models_dir=str(models))
+    scorer = PerplexityScorer.from_config(models_dir=str(models))
     for lang in ("en", "zh"):
         held = [d for d in reference_docs(lang) if split_of(d["id"], 0.2) == "test"][:10]
         junk = [d for d in crawl_docs(SAMPLE_DIR / "jsonl" / "web-mixed.jsonl.gz")
@@ -38,7 +38,7 @@ def test_reference_scores_lower_than_junk(models):
 
 
 def test_threshold_drops_and_unknown_language_passes(models):
-    scorer = PerplexityScorer(models_dir=str(models), max_perplexity={"en": 400.0})
+    scorer = PerplexityScorer.from_config(models_dir=str(models), max_perplexity={"en": 400.0})
     doc = Document(id="a", text="payday loans, cheap insurance, bitcoin doubler, replica watches, free iphone", lang="en")
     assert scorer(doc) == "high_perplexity" and doc.scores["ppl"] > 400
     fr = Document(id="b", text="Le chat est sur la table.", lang="fr")
@@ -54,7 +54,7 @@ def test_training_is_deterministic(models, tmp_path):
 
 def test_missing_model_says_how_to_train(tmp_path):
     with pytest.raises(ModelMissing, match="make scorers"):
-        PerplexityScorer(models_dir=str(tmp_path))
+        PerplexityScorer.from_config(models_dir=str(tmp_path))
 
 
 def test_buckets_and_report(models, tmp_path):
@@ -82,12 +82,12 @@ def test_runs_in_spark_cascade(spark, models):
     models_dir = str(models)
 
     def score(batches):
-        stages = [PerplexityScorer(models_dir=models_dir)]
+        stages = [PerplexityScorer.from_config(models_dir=models_dir)]
         for b in batches:
             yield run_batch(b, stages, schema)
 
     out = spark.createDataFrame(table.to_pandas()).repartition(2).mapInArrow(score, from_arrow_schema(schema)).toPandas()
-    local = PerplexityScorer(models_dir=models_dir)
+    local = PerplexityScorer.from_config(models_dir=models_dir)
     expect = {r["id"]: local.models[r["lang"]].perplexity(r["text"]) for r in rows}
     assert len(out) == len(rows) and set(out["decision"]) == {"kept"}
     assert {r.id: r.ppl for r in out.itertuples()} == expect

@@ -8,7 +8,7 @@ from pipeline.document import Document
 from pipeline.pii import PIIAnonymizer, luhn_ok, valid_id_number
 from real_text import EN_PARAGRAPHS, ZH_PARAGRAPHS
 
-A = PIIAnonymizer()
+A = PIIAnonymizer.from_config()
 
 POSITIVES = [
     ("john.doe@example.com", "<EMAIL>"),
@@ -78,7 +78,7 @@ def test_counts_every_occurrence_and_custom_tokens():
     text = "Mail a@example.com or b@example.org, call 13812345678 or 13912345678."
     doc = anonymize(text)
     assert doc.edits == {"pii_email": 2, "pii_phone": 2}
-    custom = PIIAnonymizer(email_token="[email]", phone_token="[tel]")
+    custom = PIIAnonymizer.from_config(email_token="[email]", phone_token="[tel]")
     d = Document(id="t", text=text)
     custom(d)
     assert d.text == "Mail [email] or [email], call [tel] or [tel]."

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from jobs.train_tokenizer import sample_corpus
 from model.tokenizer import TokenizerTrainer
 
 pytestmark = pytest.mark.slow  # end to end: real Spark jobs / training runs
@@ -30,8 +31,8 @@ def shards(spark, tmp_path_factory):
     from jobs.shards import tokenize_corpus
 
     root = tmp_path_factory.mktemp("pretrain")
-    trainer = TokenizerTrainer(vocab_size=2000, character_coverage=0.98, sample_rate=1.0)
-    trainer.train([r["text"] for r in trainer.sample(spark, SAMPLE)[0].collect()], root / "tok")
+    trainer = TokenizerTrainer.from_config(vocab_size=2000, character_coverage=0.98, sample_rate=1.0, heldout_rate=0.0)
+    trainer.train([r["text"] for r in sample_corpus(spark, SAMPLE, trainer)[0].collect()], root / "tok")
     tokenize_corpus(spark, str(SAMPLE), str(root / "shards"), str(root / "tok"), docs_per_shard=100_000,
                     heldout_rate=0.03)
     return root / "shards"

@@ -39,7 +39,7 @@ def test_held_out_precision_recall(models, data, lang, min_precision, min_recall
 
 
 def test_stage_scores_and_drops(models, data):
-    clf = QualityClassifier(models_dir=str(models), min_score={"en": 0.5})
+    clf = QualityClassifier.from_config(models_dir=str(models), min_score={"en": 0.5})
     wiki = Document(id="w", text=split(data["en"][0], "test")[0]["text"], lang="en")
     spam = Document(id="s", text="payday loans, cheap insurance, bitcoin doubler, replica watches, "
                                  "free iphone, online casino, cheap flights, weight loss pills", lang="en")
@@ -55,4 +55,4 @@ def test_deterministic_and_missing_model(models, data, tmp_path):
     assert hashlib.sha256(model_path(tmp_path, "zh").read_bytes()).digest() == \
         hashlib.sha256(model_path(models, "zh").read_bytes()).digest()
     with pytest.raises(ModelMissing, match="make scorers"):
-        QualityClassifier(models_dir=str(tmp_path / "none"))
+        QualityClassifier.from_config(models_dir=str(tmp_path / "none"))

@@ -1,7 +1,6 @@
 """RepetitionFilter (Gopher Table A1) on real English and Chinese text: prose
 is kept; repeated paragraphs, lines and phrases are dropped; the vectorized
 n-gram metrics equal a plain, slow reading of Gopher's definitions."""
-import inspect
 import re
 from collections import Counter
 
@@ -13,7 +12,7 @@ from pipeline.repetition import RepetitionFilter
 from pipeline.words import TOKEN_RE, chinese_words
 from real_text import EN_PARAGRAPHS, ZH_PARAGRAPHS, document
 
-F = RepetitionFilter()
+F = RepetitionFilter.from_config()
 
 
 def judge(text: str, lang: str) -> tuple[str | None, dict]:
@@ -106,13 +105,19 @@ def test_ngram_metrics_equal_the_literal_definition(lang):
         assert got == pytest.approx(want), lang
 
 
-def test_config_defaults_match_class_defaults():
+def test_ngram_limits_come_from_the_config():
+    """The n-gram limits are the section's tables (n as TOML string keys);
+    replacing one changes which rule names the rejection."""
+    text = document(EN_PARAGRAPHS, 0, 5)
+    reason, scores = judge(text, "en")
+    assert reason is None
+    top2 = scores["rep_top_2gram_frac"]
+    assert top2 > 0
     cfg = load_config().section("repetition")
-    f = RepetitionFilter(**cfg)
-    assert (f.top, f.dup) == (F.top, F.dup)
-    params = inspect.signature(RepetitionFilter.__init__).parameters
-    for key in ("max_dup_line_frac", "max_dup_para_frac", "max_dup_line_char_frac", "max_dup_para_char_frac"):
-        assert params[key].default == cfg[key]
+    strict = RepetitionFilter.from_config(max_top_ngram_frac={**cfg["max_top_ngram_frac"], "2": top2 / 2})
+    assert strict(Document(id="t", text=text, lang="en")) == "top_2gram"
+    no_dup_rules = RepetitionFilter.from_config(max_dup_ngram_frac={})
+    assert no_dup_rules.dup == {} and not any(k.startswith("rep_dup_5") for k in no_dup_rules.ngram_metrics(text.split()))
 
 
 def test_rjieba_cuts_like_jieba():

@@ -40,7 +40,7 @@ def test_lexicon_matches_whole_words_and_chinese_substrings():
 
 
 def test_real_spam_is_dropped_real_articles_kept(models, docs):
-    scorer = SafetyScorer(models_dir=str(models))
+    scorer = SafetyScorer.from_config(models_dir=str(models), threshold=dict.fromkeys(CATEGORIES, 0.5))
     spam = [d for d in docs if d["source"] == "web" and ("casino" in d["text"] or "彩票平台" in d["text"])]
     assert len(spam) >= 5
     dropped = 0
@@ -67,9 +67,9 @@ def test_classifier_learns_the_weak_labels(models, docs):
 
 def test_threshold_config_and_missing_model(models, tmp_path):
     with pytest.raises(ValueError, match="unknown safety categories"):
-        SafetyScorer(models_dir=str(models), threshold={"spam": 0.5})
+        SafetyScorer.from_config(models_dir=str(models), threshold={"spam": 0.5})
     with pytest.raises(ModelMissing, match="make scorers"):
-        SafetyScorer(models_dir=str(tmp_path))
+        SafetyScorer.from_config(models_dir=str(tmp_path))
     info = load_info(str(info_path(models)))
     assert "gambling" in info["classifier_categories"]  # the sample's casino spam
     assert "violence" not in info["classifier_categories"], info  # too few weak positives: lexicon only

@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from jobs.train_tokenizer import sample_corpus
 from model.tokenizer import TokenizerTrainer
 
 pytestmark = pytest.mark.slow  # end to end: real Spark jobs / training runs
@@ -19,8 +20,8 @@ def built(spark, tmp_path_factory):
     from jobs.shards import tokenize_corpus
 
     root = tmp_path_factory.mktemp("shards")
-    trainer = TokenizerTrainer(vocab_size=2000, character_coverage=0.98, sample_rate=1.0)
-    tok = trainer.train([r["text"] for r in trainer.sample(spark, SAMPLE)[0].collect()], root / "tok")
+    trainer = TokenizerTrainer.from_config(vocab_size=2000, character_coverage=0.98, sample_rate=1.0, heldout_rate=0.0)
+    tok = trainer.train([r["text"] for r in sample_corpus(spark, SAMPLE, trainer)[0].collect()], root / "tok")
     manifest = tokenize_corpus(spark, str(SAMPLE), str(root / "out"), str(root / "tok"),
                                docs_per_shard=1000, heldout_rate=0.02)
     return root, tok, manifest

@@ -6,6 +6,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from jobs.train_tokenizer import sample_corpus
 from model.tokenizer import BOS, CHAT_TOKENS, EOS, TokenizerTrainer, YiTokenizer, bytes_per_token
 
 pytestmark = pytest.mark.slow  # end to end: real Spark jobs / training runs
@@ -21,8 +22,8 @@ def _sample_texts():
 
 @pytest.fixture(scope="module")
 def trained(spark, tmp_path_factory):
-    trainer = TokenizerTrainer(vocab_size=8000, sample_rate=0.9, heldout_rate=0.1)
-    train_df, held_df = trainer.sample(spark, SAMPLE)
+    trainer = TokenizerTrainer.from_config(vocab_size=8000, sample_rate=0.9, heldout_rate=0.1)
+    train_df, held_df = sample_corpus(spark, SAMPLE, trainer)
     train = [r["text"] for r in train_df.collect()]
     held = [(r["lang"], r["text"]) for r in held_df.collect()]
     tok = trainer.train(train, tmp_path_factory.mktemp("tok"))
@@ -62,7 +63,7 @@ def test_sampling_is_hash_based_and_disjoint(spark, trained):
     ids_train = [r["id"] for r in train_df.select("id").collect()]
     ids_held = [r["id"] for r in held_df.select("id").collect()]
     assert ids_train == sorted(ids_train) and not set(ids_train) & set(ids_held)
-    again_train, again_held = trainer.sample(spark, SAMPLE)
+    again_train, again_held = sample_corpus(spark, SAMPLE, trainer)
     assert [r["id"] for r in again_train.select("id").collect()] == ids_train
     assert [r["id"] for r in again_held.select("id").collect()] == ids_held
     n = len(_sample_texts())

@@ -13,5 +13,5 @@ Four stages, in Yi's order, each a small module here and wired on Spark by
 
 ``tokens.py`` defines the tokens all stages share; ``jaccard.py`` the exact
 Jaccard used to verify candidates and to build the truth of the planted set
-(``planted.py``).
+(tests/fixtures/planted.py).
 """

@@ -29,15 +29,16 @@ class MinHasher:
 
     Args:
         bands, rows: LSH banding; two documents become candidates if all
-            ``rows`` values of at least one band agree. Defaults come from the
-            S-curve at Jaccard 0.7 (``scurve.optimal_bands``; config/default.toml).
+            ``rows`` values of at least one band agree ([dedup.minhash] of
+            config/default.toml, chosen on the S-curve at Jaccard 0.7,
+            ``scurve.optimal_bands``).
         ngram: tokens per shingle (5 words: FineWeb, RefinedWeb; 5 CJK chars).
         seed: seeds the permutations; the same seed gives the same keys on
             every machine.
         chunk: shingles hashed at once (memory ~ chunk * bands * rows * 8 B).
     """
 
-    def __init__(self, bands: int = 14, rows: int = 9, ngram: int = 5, seed: int = 42, chunk: int = 16384):
+    def __init__(self, *, bands: int, rows: int, ngram: int, seed: int, chunk: int = 16384):
         if bands < 1 or rows < 1 or ngram < 1:
             raise ValueError("bands, rows and ngram must be >= 1")
         self.bands, self.rows, self.ngram, self.chunk = bands, rows, ngram, chunk

@@ -17,22 +17,24 @@ from typing import Iterable
 import numpy as np
 import xxhash
 
+from pipeline.config import Configured
 from pipeline.dedup.tokens import tokens
 from pipeline.document import normalize_for_hash
 
 REASON_TOO_SHORT = "too_short_after_paragraph_dedup"
 
 
-class ParagraphDedup:
-    """Args:
+class ParagraphDedup(Configured):
+    """Args ([dedup.paragraph] of config/default.toml):
         min_paragraph_chars: shorter normalized lines are never removed.
         min_tokens: a document edited below this many tokens is rejected
             (50 words: Gopher's minimum document length; 50 CJK characters).
     """
 
     name = "paragraph_dedup"
+    config_section = "dedup.paragraph"
 
-    def __init__(self, min_paragraph_chars: int = 20, min_tokens: int = 50):
+    def __init__(self, *, min_paragraph_chars: int, min_tokens: int):
         self.min_paragraph_chars = min_paragraph_chars
         self.min_tokens = min_tokens
 

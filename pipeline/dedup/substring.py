@@ -21,22 +21,24 @@ from typing import Sequence
 
 import numpy as np
 
+from pipeline.config import Configured
 from pipeline.dedup.tokens import TOKEN_RE, hash_tokens, normalize, token_spans
 
 REASON_TOO_SHORT = "too_short_after_substring_dedup"
 _BASE = np.uint64(0x100000001B3)  # FNV-64 prime: odd, hence invertible mod 2^64
 
 
-class SubstringDedup:
-    """Args:
+class SubstringDedup(Configured):
+    """Args ([dedup.substring] of config/default.toml):
         window: tokens per hashed window = minimum removed span (50: RefinedWeb).
         min_tokens: a document edited below this many tokens is rejected
             (50 words: Gopher's minimum document length; 50 CJK characters).
     """
 
     name = "substring_dedup"
+    config_section = "dedup.substring"
 
-    def __init__(self, window: int = 50, min_tokens: int = 50):
+    def __init__(self, *, window: int, min_tokens: int):
         if window < 2:
             raise ValueError("window must be >= 2")
         self.window = window
