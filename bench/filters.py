@@ -216,7 +216,7 @@ def main() -> None:
         for i in ex:
             print(f"  [{label}] ours={ours[i]} datatrove={theirs[i]} kind={docs[i][3]}: {docs[i][1][:100]!r}")
 
-    h = TextMetricFilter()
+    h = TextMetricFilter.from_config()
     print("\ndigit ratio (h_digit_ratio): quantiles 50/90/99/max of real documents; min of number tables")
     for lang in ("en", "zh"):
         real = sorted(h.metrics(Document(id="", text=t, lang=lg))["h_digit_ratio"]

@@ -78,7 +78,7 @@ def run_setting(args) -> dict:
     from pipeline.langid import LanguageID
 
     t0 = time.process_time()
-    stage = LanguageID(**kwargs)
+    stage = LanguageID.from_config(**kwargs)
     load_s = time.process_time() - t0
     t0 = time.process_time()
     preds = [stage.identify(text) for text, _ in docs]
@@ -109,8 +109,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(REPO / "out" / "bench"))
     args = ap.parse_args()
     lcfg = load_config().section("langid")
-    keep = set(lcfg.get("keep", ["en", "zh"]))
-    max_chars = lcfg.get("max_chars", 2000)
+    keep = set(lcfg["keep"])
+    max_chars = lcfg["max_chars"]
 
     t0 = time.perf_counter()
     docs = labelled_docs(args.input, args.per_lang)
@@ -127,7 +127,7 @@ def main() -> None:
     results = {}
     for name, kw in SETTINGS:
         with ctx.Pool(1) as pool:
-            results[name] = pool.map(run_setting, [({**kw, "max_chars": max_chars, "keep": sorted(keep)}, docs)])[0]
+            results[name] = pool.map(run_setting, [(kw, docs)])[0]
         r = results[name]
         print(f"  ran {name}: {len(docs) / r['run_s']:.0f} docs/s", flush=True)
 

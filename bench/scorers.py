@@ -97,7 +97,7 @@ def fasttext_side_by_side(docs: list[dict], models: str, rounds: int) -> None:
     from fasttext.FastText import _FastText
 
     en = [d for d in docs if d["lang"] == "en"]
-    ours = QualityClassifier(models_dir=models, languages=["en"], min_score={"en": 0.5})
+    ours = QualityClassifier.from_config(models_dir=models, languages=["en"], min_score={"en": 0.5})
     # datatrove's filter unchanged, but for the dependency check of its
     # __new__, which asks for the ``fasttext-numpy2-wheel`` distribution
     # (ours is ``fasttext-numpy2``: the same ``fasttext`` module).
