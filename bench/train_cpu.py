@@ -5,7 +5,7 @@ side by side in one run; prints the ratio (goal >= 1.0).
     .venv/bin/python bench/train_cpu.py [--preset yi-tiny] [--batch 4] [--seq 256] [--steps 16]
 
 Three models, same weights: ours, ours with megatron's own unfused RoPE and
-SwiGLU (what model/rope.py and model/swiglu.py replace), and HF. All fp32,
+SwiGLU (what model/layers/rope.py and model/layers/swiglu.py replace), and HF. All fp32,
 fused AdamW (what each trains with), the same token batches (random ids,
 fixed seed), HF with its default (sdpa) attention. Each step runs all three
 in a rotating order so machine load hits them alike; the first 2 steps are
@@ -79,7 +79,7 @@ def main() -> int:
         opt.zero_grad(set_to_none=True)
         return loss.item()
 
-    # The optimizer each trains with: ours model/pretrain.build_optimizer (fused AdamW), HF the Trainer's
+    # The optimizer each trains with: ours model/optim.build_optimizer (fused AdamW), HF the Trainer's
     # default with torch >= 2.8 ("adamw_torch_fused"). Same kernel on both sides.
     opts = {"ours": torch.optim.AdamW(ours.parameters(), lr=1e-4, fused=True),
             "stock": torch.optim.AdamW(stock.parameters(), lr=1e-4, fused=True),
@@ -110,7 +110,7 @@ def main() -> int:
           f"{args.batch}x{shape.seq_length}; {torch.get_num_threads()} threads; {args.steps} timed steps each")
     print(f"first-step loss: ours {first['ours']:.5f}, megatron stock {first['stock']:.5f}, HF {first['hf']:.5f} "
           f"(same weights and data)")
-    print(f"tokens/s (median step): ours (megatron-core GPTModel; SDPA attention, model/rope.py, model/swiglu.py) "
+    print(f"tokens/s (median step): ours (megatron-core GPTModel; SDPA attention, model/layers/rope.py, model/layers/swiglu.py) "
           f"{tps['ours']:.0f}; megatron's own RoPE/SwiGLU {tps['stock']:.0f}; "
           f"HF LlamaForCausalLM (sdpa) {tps['hf']:.0f}")
     print(f"ours vs megatron's own RoPE/SwiGLU, per-step speed-up: {ratio('ours', 'stock')}")

@@ -6,8 +6,8 @@ our step against transformers' LlamaForCausalLM at the same shape, one run.
 
 Ours: megatron-core GPTModel, bf16 through ``Float16Module``, core attention =
 torch SDPA (``enable_gqa``; cuDNN/flash kernels), fused SwiGLU
-(``bias_activation_fusion``), RoPE model/rope.py (no TE there), nccl world
-size 1. Both models: bf16 weights, fp32 master weights and fused AdamW (model/pretrain.py ``MasterWeights``),
+(``bias_activation_fusion``), RoPE model/layers/rope.py (no TE there), nccl world
+size 1. Both models: bf16 weights, fp32 master weights and fused AdamW (model/optim.py ``MasterWeights``),
 the same random token batches; measured one after the other (both do not fit
 together). MFU = (6·N + 12·L·h·s) · tokens/s / 989e12 (H100 SXM bf16 dense).
 Needs CUDA; on the device machine carry the cp312 megatron-core 0.16.1 wheel.
@@ -70,7 +70,7 @@ def main() -> int:
         return 2
 
     from model.presets import get_preset
-    from model.pretrain import MasterWeights
+    from model.optim import MasterWeights
     from model.yi import build_model, init_parallel
 
     shape = get_preset("yi-6b", layers=args.layers)

@@ -173,3 +173,35 @@ def load_latest(ckpt_dir: str | Path, model, optimizer, masters: dict | None = N
         raise RuntimeError(f"none of the checkpoints in {ckpt_dir} loads into this model "
                            f"({[p.name for p in found]}): wrong preset, or all torn")
     return None
+
+
+def resolve(ckpt: str | Path) -> Path:
+    """A finished checkpoint: ``ckpt`` itself (an ``iter_*`` folder with its
+    marker) or the newest complete one in a ``checkpoints`` folder."""
+    ckpt = Path(ckpt)
+    if (ckpt / MARKER).is_file():
+        return ckpt
+    done = complete_checkpoints(ckpt)
+    if not done:
+        raise FileNotFoundError(f"no complete checkpoint in {ckpt}")
+    return done[-1]
+
+
+def saved_state(ckpt: str | Path) -> dict:
+    """The small training state saved with a finished checkpoint (step,
+    consumed samples, model config) without loading any tensor."""
+    from megatron.core import dist_checkpointing
+
+    return dist_checkpointing.load_common_state_dict(str(resolve(ckpt)))["state"]
+
+
+def load_weights(ckpt: str | Path, model) -> dict:
+    """Load only the model weights of a finished checkpoint (``resolve``) into
+    ``model``: no optimizer, RNG or data position (``--init-from``, conversion).
+    Returns the checkpoint's saved state, with its ``path``."""
+    from megatron.core import dist_checkpointing
+
+    path = resolve(ckpt)
+    loaded = dist_checkpointing.load({"model": model.sharded_state_dict()}, str(path))
+    model.load_state_dict(loaded["model"])
+    return {**saved_state(path), "path": str(path)}

@@ -23,17 +23,17 @@ warnings.filterwarnings("ignore", message=".*(Apex|Transformer Engine|TE).*")
 
 import torch  # noqa: E402
 
-from model.presets import YiShape  # noqa: E402
+from model.presets import ModelConfig  # noqa: E402
 
 
-def _qkv_split(w: torch.Tensor, shape: YiShape):
+def _qkv_split(w: torch.Tensor, shape: ModelConfig):
     g, k, d = shape.query_groups, shape.heads // shape.query_groups, shape.head_dim
     w = w.view(g, k + 2, d, shape.hidden)
     q = w[:, :k].reshape(g * k * d, shape.hidden)
     return q, w[:, k].reshape(g * d, shape.hidden), w[:, k + 1].reshape(g * d, shape.hidden)
 
 
-def _qkv_join(q, k, v, shape: YiShape) -> torch.Tensor:
+def _qkv_join(q, k, v, shape: ModelConfig) -> torch.Tensor:
     g, kk, d = shape.query_groups, shape.heads // shape.query_groups, shape.head_dim
     q = q.view(g, kk, d, shape.hidden)
     return torch.cat([q, k.view(g, 1, d, shape.hidden), v.view(g, 1, d, shape.hidden)], 1).reshape(-1, shape.hidden)
@@ -54,18 +54,18 @@ _QKV = "self_attention.linear_qkv.weight", ("self_attn.q_proj.weight", "self_att
 _FC1 = "mlp.linear_fc1.weight", ("mlp.gate_proj.weight", "mlp.up_proj.weight")
 
 
-def _layer_prefixes(shape: YiShape):
+def _layer_prefixes(shape: ModelConfig):
     return ((f"decoder.layers.{i}.", f"model.layers.{i}.") for i in range(shape.layers))
 
 
-def _one_to_one(shape: YiShape):
+def _one_to_one(shape: ModelConfig):
     """(megatron name, HF name) of every weight copied as is."""
     yield from _TOP.items()
     for m, h in _layer_prefixes(shape):
         yield from ((m + a, h + b) for a, b in _LAYER.items())
 
 
-def to_hf_state(sd: dict, shape: YiShape) -> dict[str, torch.Tensor]:
+def to_hf_state(sd: dict, shape: ModelConfig) -> dict[str, torch.Tensor]:
     """megatron GPTModel state dict → LlamaForCausalLM state dict."""
     out = {h: sd[m] for m, h in _one_to_one(shape)}
     for m, h in _layer_prefixes(shape):
@@ -74,7 +74,7 @@ def to_hf_state(sd: dict, shape: YiShape) -> dict[str, torch.Tensor]:
     return {k: v.detach().contiguous().clone() for k, v in out.items()}
 
 
-def from_hf_state(hf: dict, shape: YiShape) -> dict[str, torch.Tensor]:
+def from_hf_state(hf: dict, shape: ModelConfig) -> dict[str, torch.Tensor]:
     """LlamaForCausalLM state dict → megatron GPTModel state dict."""
     out = {m: hf[h] for m, h in _one_to_one(shape)}
     for m, h in _layer_prefixes(shape):
@@ -83,7 +83,7 @@ def from_hf_state(hf: dict, shape: YiShape) -> dict[str, torch.Tensor]:
     return out
 
 
-def hf_config(shape: YiShape) -> dict:
+def hf_config(shape: ModelConfig) -> dict:
     """``config.json`` of LlamaForCausalLM for a Yi shape."""
     return {
         "architectures": ["LlamaForCausalLM"], "model_type": "llama",
@@ -97,16 +97,16 @@ def hf_config(shape: YiShape) -> dict:
     }
 
 
-def shape_from_hf_config(cfg: dict) -> YiShape:
+def shape_from_hf_config(cfg: dict) -> ModelConfig:
     rope = cfg.get("rope_theta") or (cfg.get("rope_parameters") or {}).get("rope_theta", 10_000.0)
-    return YiShape(hidden=cfg["hidden_size"], layers=cfg["num_hidden_layers"], heads=cfg["num_attention_heads"],
+    return ModelConfig(hidden=cfg["hidden_size"], layers=cfg["num_hidden_layers"], heads=cfg["num_attention_heads"],
                    query_groups=cfg.get("num_key_value_heads", cfg["num_attention_heads"]),
                    ffn=cfg["intermediate_size"], vocab=cfg["vocab_size"],
                    seq_length=cfg.get("max_position_embeddings", 4096), rope_base=float(rope),
                    norm_eps=cfg.get("rms_norm_eps", 1e-5), init_std=cfg.get("initializer_range", 0.02))
 
 
-def write_hf(state: dict, shape: YiShape, out: str | Path, tokenizer: str | Path | None = None) -> Path:
+def write_hf(state: dict, shape: ModelConfig, out: str | Path, tokenizer: str | Path | None = None) -> Path:
     """Write safetensors + config.json (+ the SentencePiece tokenizer)."""
     from safetensors.torch import save_file
 
@@ -127,25 +127,16 @@ def write_hf(state: dict, shape: YiShape, out: str | Path, tokenizer: str | Path
 
 
 def load_checkpoint_model(ckpt: str | Path):
-    """(model, shape) from a checkpoint dir (``iter_*`` or the ``checkpoints``
+    """(model, config) from a checkpoint dir (``iter_*`` or the ``checkpoints``
     folder, newest complete one), on one process (tp = pp = 1)."""
-    from megatron.core import dist_checkpointing
-
-    from model.checkpoint import complete_checkpoints
+    from model.checkpoint import load_weights, resolve, saved_state
     from model.yi import build_model, init_parallel
 
-    ckpt = Path(ckpt)
-    if not (ckpt / "COMPLETE").is_file():
-        done = complete_checkpoints(ckpt)
-        if not done:
-            raise FileNotFoundError(f"no complete checkpoint in {ckpt}")
-        ckpt = done[-1]
-    common = dist_checkpointing.load_common_state_dict(str(ckpt))
-    shape = YiShape(**common["state"]["shape"])
+    ckpt = resolve(ckpt)
+    shape = ModelConfig.from_dict(saved_state(ckpt)["shape"])
     init_parallel()
     model = build_model(shape, attention="local")
-    loaded = dist_checkpointing.load({"model": model.sharded_state_dict()}, str(ckpt))
-    model.load_state_dict(loaded["model"])
+    load_weights(ckpt, model)
     return model, shape
 
 

@@ -1,13 +1,17 @@
 """The Yi model on megatron-core: ``GPTModel`` with RMSNorm, SwiGLU, RoPE
-(base 5e6), grouped-query attention, no biases, untied embeddings.
+(base 5e6), grouped-query attention, no biases, untied embeddings, built from
+a ``ModelConfig`` (model/presets.py).
 
-Layer spec: Transformer Engine's when it is installed and CUDA is present;
-otherwise megatron's local spec with its core attention replaced by
-``SDPAAttention`` (torch ``scaled_dot_product_attention``: flash/cuDNN kernels
-on GPU, 2.6× faster than the local spec's unfused baddbmm+softmax+bmm at the
-Yi-6B shape, shared/notes/stack.md; one fused kernel on CPU too). RoPE: TE's
-fused kernel, or without TE ``model/rope.py`` in the same slot. SwiGLU:
-megatron's fused kernel on GPU, ``model/swiglu.py`` on CPU.
+Block spec: one layer spec per layer (``layer_spec(config, i)``), so layers
+may differ. Each layer: Transformer Engine's spec when it is installed and
+CUDA is present; otherwise megatron's local spec with its core attention
+replaced by ``model/layers/attention.py`` ``SDPAAttention`` (torch
+``scaled_dot_product_attention``: flash/cuDNN kernels on GPU, 2.6× faster than
+the local spec's unfused baddbmm+softmax+bmm at the Yi-6B shape; one fused
+kernel on CPU too; honours packed-sample masks). RoPE: TE's fused kernel, or
+without TE ``model/layers/rope.py`` in the same slot. SwiGLU: megatron's fused
+kernel on GPU, ``model/layers/swiglu.py`` on CPU. Measurements and reasons:
+docs/megatron-cpu.md.
 """
 from __future__ import annotations
 
@@ -19,44 +23,17 @@ import torch
 import torch.nn.functional as F
 
 from model import cpu_patches
-from model.presets import YiShape
+from model.layers.attention import SDPAAttention
+from model.presets import ModelConfig
+
+# The issue that builds sliding-window attention and experts for real.
+HYBRID_ISSUE = "issue #20 (Yi-Lightning: experts, hybrid attention)"
 
 
 def _megatron():
     cpu_patches.apply()
     from megatron.core.models.gpt import GPTModel  # noqa: F401  (7 s import)
     return GPTModel
-
-
-class SDPAAttention(torch.nn.Module):
-    """megatron core-attention module computing causal attention with
-    ``F.scaled_dot_product_attention(is_causal=True, enable_gqa=True)``.
-
-    Same interface as megatron's ``DotProductAttention``: query [sq, b, np, hn],
-    key/value [sk, b, ng, hn] (ng query groups, not repeated), returns
-    [sq, b, np·hn]. Only causal self-attention without packing or bias."""
-
-    def __init__(self, config, layer_number: int, attn_mask_type, attention_type: str,
-                 attention_dropout: Optional[float] = None, softmax_scale: Optional[float] = None,
-                 cp_comm_type: Optional[str] = None, pg_collection=None):
-        super().__init__()
-        self.config = config
-        self.dropout = config.attention_dropout if attention_dropout is None else attention_dropout
-        self.softmax_scale = softmax_scale
-
-    def forward(self, query, key, value, attention_mask=None, attn_mask_type=None,
-                attention_bias=None, packed_seq_params=None):
-        if packed_seq_params is not None or attention_bias is not None:
-            raise NotImplementedError("SDPAAttention: packed sequences and attention bias are not supported")
-        q, k, v = (t.permute(1, 2, 0, 3) for t in (query, key, value))  # [b, heads, s, hn]
-        out = F.scaled_dot_product_attention(
-            q, k, v, is_causal=True, enable_gqa=q.size(1) != k.size(1), scale=self.softmax_scale,
-            dropout_p=self.dropout if self.training else 0.0)
-        sq, b = query.size(0), query.size(1)
-        return out.permute(2, 0, 1, 3).reshape(sq, b, -1)
-
-    def sharded_state_dict(self, prefix="", sharded_offsets=(), metadata=None):
-        return {}  # no parameters
 
 
 def _transformer_engine() -> bool:
@@ -70,38 +47,71 @@ def _transformer_engine() -> bool:
     return True
 
 
-def layer_spec(attention: str = "sdpa"):
-    """The transformer-layer spec. ``attention``: "sdpa" (default) or "local"
-    (megatron's unfused DotProductAttention). Without TE the MLP's activation
-    submodule is our ``SwiGLU`` (used when the config's
-    ``use_te_activation_func`` is set, see ``transformer_config``)."""
+def layer_spec(config: ModelConfig, layer: int, attention: str = "sdpa"):
+    """The spec of transformer layer ``layer`` (0-based) of ``config``.
+    ``attention``: "sdpa" (default) or "local" (megatron's unfused
+    DotProductAttention). Without TE the MLP's activation submodule is our
+    ``SwiGLU`` (used when the config's ``use_te_activation_func`` is set, see
+    ``transformer_config``). An experts layer gets megatron's local MoE spec
+    (no grouped GEMM); a sliding-window layer is not built yet (see
+    ``HYBRID_ISSUE``: megatron's window mask is made on "cuda" and replaces
+    any packing mask)."""
     _megatron()
     from megatron.core.models.gpt.gpt_layer_specs import (get_gpt_layer_local_spec,
                                                           get_gpt_layer_with_transformer_engine_spec)
 
-    from model.swiglu import SwiGLU
+    from model.layers.swiglu import SwiGLU
 
+    if not 0 <= layer < config.layers:
+        raise IndexError(f"layer {layer} out of range: the model has {config.layers} layers")
+    if attention not in ("sdpa", "local"):
+        raise ValueError(f"attention must be 'sdpa' or 'local', not {attention!r}")
+    attn, mlp = config.attention_at(layer), config.mlp_at(layer)
+    if attn.kind != "full":
+        raise NotImplementedError(f"layer {layer}: {attn.kind} attention (window {attn.window}) is described "
+                                  f"but not built yet: {HYBRID_ISSUE}")
+    experts = mlp.experts if mlp.kind == "experts" else None
     if _transformer_engine():
-        return get_gpt_layer_with_transformer_engine_spec()
-    spec = get_gpt_layer_local_spec(normalization="RMSNorm")
+        return get_gpt_layer_with_transformer_engine_spec(num_experts=experts)
+    spec = get_gpt_layer_local_spec(num_experts=experts, moe_grouped_gemm=False, normalization="RMSNorm")
     if attention == "sdpa":
         spec.submodules.self_attention.submodules.core_attention = SDPAAttention
-    elif attention != "local":
-        raise ValueError(f"attention must be 'sdpa' or 'local', not {attention!r}")
-    spec.submodules.mlp.submodules.activation_func = SwiGLU
+    if experts is None:
+        spec.submodules.mlp.submodules.activation_func = SwiGLU
     return spec
 
 
-def transformer_config(shape: YiShape, *, tp: int = 1, pp: int = 1, bf16: bool = False,
+def block_spec(config: ModelConfig, tconfig, attention: str = "sdpa"):
+    """megatron ``TransformerBlockSubmodules``: the layer specs of this
+    pipeline stage's layers (``tconfig``: the ``TransformerConfig``) and the
+    final norm, as megatron's ``get_gpt_decoder_block_spec`` slices them."""
+    _megatron()
+    from megatron.core.transformer.transformer_block import (LayerNormImpl, TransformerBlockSubmodules,
+                                                             get_num_layers_to_build)
+    from megatron.core.transformer.transformer_layer import get_transformer_layer_offset
+
+    offset = get_transformer_layer_offset(tconfig)
+    n = get_num_layers_to_build(tconfig)
+    return TransformerBlockSubmodules(layer_specs=[layer_spec(config, i, attention) for i in range(offset, offset + n)],
+                                      layer_norm=LayerNormImpl)
+
+
+def transformer_config(shape: ModelConfig, *, tp: int = 1, pp: int = 1, bf16: bool = False,
                        fused_swiglu: Optional[bool] = None, stock: bool = False):
     """megatron ``TransformerConfig`` of a Yi shape. ``fused_swiglu``:
-    megatron's fused SwiGLU kernel (default on GPU) or ``model/swiglu.py``.
+    megatron's fused SwiGLU kernel (default on GPU) or ``model/layers/swiglu.py``.
     ``stock``: megatron's own unfused RoPE and SwiGLU instead of ours (for
-    side-by-side measurements, bench/train_cpu.py)."""
+    side-by-side measurements, bench/train_cpu.py). Dense full-attention
+    models only for now (experts and windows: ``HYBRID_ISSUE``; vision: issue #18)."""
     _megatron()
     from megatron.core.transformer.transformer_config import TransformerConfig
 
-    from model import rope
+    from model.layers import rope
+
+    if not shape.uniform:
+        raise NotImplementedError(f"per-layer attention/MLP kinds are described but not trained yet: {HYBRID_ISSUE}")
+    if shape.vision is not None:
+        raise NotImplementedError("the vision tower is described but not built yet: issue #18 (Yi-VL)")
 
     cuda = torch.cuda.is_available()
     rope.install()  # our one-function RoPE in megatron's fused slot, unless TE filled it
@@ -125,7 +135,7 @@ def transformer_config(shape: YiShape, *, tp: int = 1, pp: int = 1, bf16: bool =
     )
 
 
-def build_model(shape: YiShape, *, tp: int = 1, pp: int = 1, bf16: bool = False,
+def build_model(shape: ModelConfig, *, tp: int = 1, pp: int = 1, bf16: bool = False,
                 attention: str = "sdpa", fused_swiglu: Optional[bool] = None, stock: bool = False):
     """A Yi ``GPTModel`` (this rank's pipeline stage). Needs
     ``init_parallel`` first."""
@@ -134,7 +144,7 @@ def build_model(shape: YiShape, *, tp: int = 1, pp: int = 1, bf16: bool = False,
 
     config = transformer_config(shape, tp=tp, pp=pp, bf16=bf16, fused_swiglu=fused_swiglu, stock=stock)
     model = GPTModel(
-        config=config, transformer_layer_spec=layer_spec(attention), vocab_size=shape.vocab,
+        config=config, transformer_layer_spec=block_spec(shape, config, attention), vocab_size=shape.vocab,
         max_sequence_length=shape.seq_length,
         pre_process=ps.is_pipeline_first_stage(), post_process=ps.is_pipeline_last_stage(),
         share_embeddings_and_output_weights=False, position_embedding_type="rope",

@@ -1,7 +1,8 @@
 """Pretraining on real shards of the sample corpus with real megatron-core on
 CPU: the loss falls; 10 steps + kill -9 + resume gives bitwise the losses of
-20 uninterrupted steps; a torn checkpoint falls back to the previous one; two
-processes on gloo (tensor parallel); a GPU run where CUDA exists."""
+20 uninterrupted steps; a torn checkpoint falls back to the previous one;
+--init-from takes only the weights (fresh optimizer, step 0); two processes on
+gloo (tensor parallel); a GPU run where CUDA exists."""
 import json
 import os
 import shutil
@@ -89,9 +90,12 @@ def test_resume_after_kill_9_is_bitwise_identical(shards, full_run, tmp_path):
 
 
 def test_torn_checkpoint_falls_back(shards, full_run, tmp_path):
+    from pipeline.config import load_config
+
     from model import checkpoint
+    from model.optim import build_optimizer
     from model.presets import get_preset
-    from model.pretrain import PretrainConfig, build_optimizer
+    from model.pretrain import PretrainConfig
     from model.yi import build_model, init_parallel
 
     ckpts = tmp_path / "checkpoints"
@@ -102,10 +106,46 @@ def test_torn_checkpoint_falls_back(shards, full_run, tmp_path):
     init_parallel()
     manifest = json.loads((shards / "manifest.json").read_text())
     model = build_model(get_preset("yi-nano", vocab=manifest["tokenizer"]["vocab_size"]))
-    opt = build_optimizer(model.parameters(), PretrainConfig())
+    opt = build_optimizer(model.parameters(), PretrainConfig.load(load_config()))
     state = checkpoint.load_latest(ckpts, model, opt)
     assert state["step"] == 10 and state["path"].endswith("iter_0000010")
     assert state["consumed_samples"] == 10 * 32
+
+
+def test_init_from_takes_weights_only(shards, full_run, tmp_path):
+    """--init-from: the checkpoint's weights, a fresh optimizer, step 0, data
+    from the first sample; training then continues from the trained weights."""
+    from pipeline.config import load_config
+
+    from model import checkpoint
+    from model.optim import build_optimizer
+    from model.presets import get_preset
+    from model.pretrain import PretrainConfig, gpt_data, lm_loss
+    from model.trainer import ModelSpec, Trainer
+    from model.yi import build_model
+
+    src = full_run / "checkpoints" / "iter_0000010"
+    cfg = PretrainConfig.load(load_config(), "demo", preset="yi-nano", steps=2, warmup_steps=1, micro_batch=8,
+                              global_batch=32, lr=3e-3, save_interval=2)
+    shape = get_preset("yi-nano", vocab=json.loads((shards / "manifest.json").read_text())["tokenizer"]["vocab_size"])
+    out = tmp_path / "run"
+    trainer = Trainer(cfg, model=ModelSpec("yi-nano", shape), data=gpt_data(cfg, shards, shape.seq_length, out / "cache"),
+                      loss=lm_loss, out=out, name="test", title="init-from", init_from=src, progress=False)
+    assert (trainer.step, trainer.consumed, trainer.tokens) == (0, 0, 0)
+    assert not trainer.optimizer.state  # fresh AdamW: no moments, no step count
+    # the weights equal those the resume path loads from the same checkpoint, not a fresh init's
+    only10 = tmp_path / "only10"
+    shutil.copytree(src, only10 / src.name)
+    ref, fresh = build_model(shape), build_model(shape)
+    assert checkpoint.load_latest(only10, ref, build_optimizer(ref.parameters(), cfg))["step"] == 10
+    ours, want = trainer.model.state_dict(), ref.state_dict()
+    weights = [k for k in want if not k.endswith("_extra_state")]
+    assert all(torch.equal(ours[k], want[k]) for k in weights)
+    assert not torch.equal(ours["output_layer.weight"], fresh.state_dict()["output_layer.weight"])
+    trainer.fit()
+    losses = _losses(out)
+    assert sorted(losses) == [1, 2] and losses[1] < _losses(full_run)[1] - 0.5  # starts trained
+    assert checkpoint.saved_state(out / "checkpoints")["consumed_samples"] == 2 * 32  # new data position
 
 
 def test_two_processes_tensor_parallel_on_gloo(shards, full_run, tmp_path):
