@@ -1,7 +1,7 @@
 """The three patches that let megatron-core 0.16.1 train on a CPU.
 
 megatron-core assumes CUDA in three places a CPU run reaches (measured, see
-shared/notes/stack.md): the current device, the model-parallel RNG tracker,
+docs/megatron-cpu.md): the current device, the model-parallel RNG tracker,
 and the default causal mask. ``apply()`` redirects each to its CPU equivalent.
 It does nothing when CUDA is present: GPU runs use megatron unpatched.
 """

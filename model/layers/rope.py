@@ -5,7 +5,7 @@ megatron-core's unfused RoPE (``rope_utils._apply_rotary_pos_emb_bshd``)
 builds ``rotate_half(t)`` with a ``torch.cat`` and then concatenates the
 result with an empty pass-through slice: two full copies of q and k per layer,
 and their backward through ``cat`` and slicing (Hugging Face's Llama pays one
-copy). The gain is small: with ``model/swiglu.py`` a ``bench/train_cpu.py``
+copy). The gain is small: with ``model/layers/swiglu.py`` a ``bench/train_cpu.py``
 step is 0.9% faster (median of 40 side-by-side steps, quartiles −1.8%…+3.1%),
 since matrix multiplies take ~83% of it.
 
