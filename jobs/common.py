@@ -15,8 +15,6 @@ import zipfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # `spark-submit jobs/x.py` puts jobs/ first
-    sys.path.insert(0, str(REPO_ROOT))
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -180,3 +178,16 @@ def write_parquet(spark, df, path: str, *, partition_by: list[str] | None = None
     with fs.open_output_stream(f"{root}/_SUCCESS"):
         pass
     return sum(f.rows for f in files)
+
+
+def split_duplicate_ids(df):
+    """pipeline/decisions.py's rule for ids that repeat: ``(first, later)``,
+    the first record of each id in input order (``source_file``, ``offset``
+    where the input has them, then ``text``) and every later one, which the
+    caller quarantines as ``duplicate_id``."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    order = [c for c in ("source_file", "offset") if c in df.columns] + ["text"]
+    ranked = df.withColumn("_rn", F.row_number().over(Window.partitionBy("id").orderBy(*order)))
+    return ranked.where(F.col("_rn") == 1).drop("_rn"), ranked.where(F.col("_rn") > 1).drop("_rn")

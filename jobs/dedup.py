@@ -8,7 +8,14 @@ IN is Parquet with at least ``id`` and ``text``; every other column is
 carried through unchanged. OUT gets ``corpus/`` (kept documents, same
 columns), ``clusters/`` (id, cluster_id, cluster_size, kept, duplicate_of,
 stage), ``ledger/`` (id, stage, decision, reason, duplicate_of: one row per
-input row) and ``report/``. ``jobs/filter.py`` calls ``run_dedup`` directly.
+input row) and ``report/``. ``jobs/filter.py`` calls ``run_dedup`` directly
+(jobs/steps.py ``Dedup``) and takes ``DedupResult.decided``: the whole input
+rows of what was decided, with stage, decision, reason, duplicate_of.
+
+Rows that cannot be judged are quarantined at the first stage: no id
+(``null_id``), no text (``null_text``), and an id that repeats: the first
+copy in input order keeps it, every later one is ``duplicate_id`` (the rule
+of pipeline/decisions.py, the same in jobs/filter.py).
 
 Everything that is not Spark (hashing, shingling, signatures, span cutting)
 lives in ``pipeline/dedup``; here are only DataFrame operations, chosen so
@@ -26,35 +33,25 @@ bytes.
 """
 from __future__ import annotations
 
-import os
+import argparse
 import sys
-
-if __name__ == "__main__":
-    # `python jobs/dedup.py` puts jobs/ first on sys.path, where jobs/tokenize.py
-    # would shadow the standard library's tokenize (imported by dataclasses).
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-
-import argparse  # noqa: E402
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # `spark-submit jobs/dedup.py` puts jobs/ first
-    sys.path.insert(0, str(REPO_ROOT))
+import pyarrow as pa
+from pyspark.sql import Column, DataFrame, Window, functions as F, types as T
 
-import pyarrow as pa  # noqa: E402
-from pyspark.sql import Column, DataFrame, Window, functions as F, types as T  # noqa: E402
-
-from jobs.common import log, spark_session, write_parquet  # noqa: E402
-from pipeline.config import Config, load_config  # noqa: E402
-from pipeline.dedup.minhash import MinHasher  # noqa: E402
-from pipeline.dedup.paragraph import ParagraphDedup  # noqa: E402
-from pipeline.dedup.substring import SubstringDedup  # noqa: E402
+from jobs.common import log, spark_session, split_duplicate_ids, write_parquet
+from pipeline.config import Config, load_config
+from pipeline.decisions import (DUPLICATE_ID, EXACT_DUPLICATE, KEPT, NEAR_DUPLICATE, NULL_ID,
+                                NULL_TEXT, QUARANTINED, REJECTED, STILL_KEPT)
+from pipeline.dedup.minhash import MinHasher
+from pipeline.dedup.paragraph import ParagraphDedup
+from pipeline.dedup.substring import SubstringDedup
 
 STAGE_NAMES = {"paragraph": "paragraph_dedup", "minhash": "minhash_dedup",
                "exact": "exact_dedup", "substring": "substring_dedup"}
-KEPT, REJECTED, QUARANTINED = "kept", "rejected", "quarantined"
 LEDGER_SCHEMA = "id string, stage string, decision string, reason string, duplicate_of string"
 CLUSTER_COLS = ["id", "cluster_id", "cluster_size", "kept", "duplicate_of", "stage"]
 
@@ -188,13 +185,14 @@ def paragraph_stage(docs: DataFrame, params: dict) -> StageOut:
     return StageOut(kept, decided)
 
 
-def minhash_stage(docs: DataFrame, params: dict, quality_col: str | None) -> StageOut:
-    """b. MinHash-LSH near-duplicate documents (pipeline/dedup/minhash.py)."""
-    params = dict(params)
-    threshold = float(params.pop("threshold", 0.7))
-    verify = bool(params.pop("verify", True))
-    params.pop("num_perm", None)  # documents bands * rows; the banding decides
-    hasher = MinHasher(**params)
+def minhash_stage(docs: DataFrame, quality_col: str | None, *, threshold: float, verify: bool,
+                  bands: int, rows: int, ngram: int, seed: int) -> StageOut:
+    """b. MinHash-LSH near-duplicate documents (pipeline/dedup/minhash.py):
+    takes ``[dedup.minhash]`` as it is. ``threshold``: Jaccard of a
+    near-duplicate pair; ``verify``: keep only candidate pairs whose exact
+    Jaccard reaches it; the rest is ``MinHasher``'s banding."""
+    threshold = float(threshold)
+    hasher = MinHasher(bands=bands, rows=rows, ngram=ngram, seed=seed)
 
     def keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
@@ -255,7 +253,7 @@ def minhash_stage(docs: DataFrame, params: dict, quality_col: str | None) -> Sta
         F.when(F.col("id") != F.col("best.id"), F.col("best.id")).alias("duplicate_of"),
         F.lit(STAGE_NAMES["minhash"]).alias("stage")))
     removed = clusters.where(~F.col("kept"))
-    decided = _decided(removed, STAGE_NAMES["minhash"], REJECTED, "near_duplicate", F.col("duplicate_of"))
+    decided = _decided(removed, STAGE_NAMES["minhash"], REJECTED, NEAR_DUPLICATE, F.col("duplicate_of"))
     kept = _cut_lineage(docs.join(removed.select("id"), "id", "left_anti"))
     return StageOut(kept, decided, clusters, extra={
         "hasher": hasher, "threshold": threshold, "candidate_pairs": n_cand, "verified_pairs": n_edges})
@@ -279,7 +277,7 @@ def exact_stage(docs: DataFrame, quality_col: str | None) -> StageOut:
         F.when(F.col("id") != F.col("best.id"), F.col("best.id")).alias("duplicate_of"),
         F.lit(STAGE_NAMES["exact"]).alias("stage")))
     removed = clusters.where(~F.col("kept"))
-    decided = _decided(removed, STAGE_NAMES["exact"], REJECTED, "exact_duplicate", F.col("duplicate_of"))
+    decided = _decided(removed, STAGE_NAMES["exact"], REJECTED, EXACT_DUPLICATE, F.col("duplicate_of"))
     kept = _cut_lineage(docs.join(removed.select("id"), "id", "left_anti"))
     return StageOut(kept, decided, clusters)
 
@@ -315,6 +313,7 @@ class DedupResult:
 
     kept: DataFrame
     ledger: DataFrame
+    decided: DataFrame
     clusters: DataFrame
     counts: list[dict]
     stages: list[str]
@@ -354,12 +353,12 @@ class DedupResult:
 
 
 def _quarantine_bad_rows(df: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Rows without id or text, or whose id is not unique, cannot be judged."""
-    n = F.count("*").over(Window.partitionBy("id"))
-    tagged = df.withColumn("_reason", F.when(F.col("id").isNull(), "null_id")
-                           .when(F.col("text").isNull(), "null_text")
-                           .when(n > 1, "duplicate_id"))
-    return tagged.where(F.col("_reason").isNull()).drop("_reason"), tagged.where(F.col("_reason").isNotNull())
+    """Rows without id or text cannot be judged; of the rows that share an id
+    the first keeps it and the later ones are quarantined (pipeline/decisions.py)."""
+    tagged = df.withColumn("_reason", F.when(F.col("id").isNull(), NULL_ID).when(F.col("text").isNull(), NULL_TEXT))
+    first, later = split_duplicate_ids(tagged.where(F.col("_reason").isNull()))
+    bad = tagged.where(F.col("_reason").isNotNull()).unionByName(later.withColumn("_reason", F.lit(DUPLICATE_ID)))
+    return first.drop("_reason"), bad
 
 
 def run_dedup(spark, df: DataFrame, cfg: Config, stages: list[str] | None = None) -> DedupResult:
@@ -376,6 +375,7 @@ def run_dedup(spark, df: DataFrame, cfg: Config, stages: list[str] | None = None
     quality_col = section.get("quality_column")
     docs, bad = _quarantine_bad_rows(df)
     docs = _cut_lineage(docs)
+    judged = docs  # the input rows the stages judge, text as given
     ledgers: list[DataFrame] = []
     if stages:
         ledgers.append(_decided(bad, STAGE_NAMES[stages[0]], QUARANTINED, F.col("_reason")))
@@ -386,7 +386,7 @@ def run_dedup(spark, df: DataFrame, cfg: Config, stages: list[str] | None = None
         if s == "paragraph":
             out = paragraph_stage(docs, cfg.section("dedup.paragraph"))
         elif s == "minhash":
-            out = minhash_stage(docs, cfg.section("dedup.minhash"), quality_col)
+            out = minhash_stage(docs, quality_col, **cfg.section("dedup.minhash"))
         elif s == "exact":
             out = exact_stage(docs, quality_col)
         else:
@@ -398,7 +398,7 @@ def run_dedup(spark, df: DataFrame, cfg: Config, stages: list[str] | None = None
         extra[s] = out.extra
         n = out.decided.count()
         log(f"dedup {STAGE_NAMES[s]}: {n} documents rejected or quarantined")
-    ledgers.append(_decided(docs, "", KEPT, F.lit(None)))
+    ledgers.append(_decided(docs, STILL_KEPT, KEPT, F.lit(None)))
     ledger = ledgers[0]
     for part in ledgers[1:]:
         ledger = ledger.unionByName(part)
@@ -410,7 +410,16 @@ def run_dedup(spark, df: DataFrame, cfg: Config, stages: list[str] | None = None
         cl = cl.unionByName(c)
     counts = _stage_counts(ledger, [STAGE_NAMES[s] for s in stages])
     extra["input"] = df
-    return DedupResult(kept=docs, ledger=ledger, clusters=cl.select(*CLUSTER_COLS), counts=counts,
+    # Whole input rows of what was decided (text as given, not as cut):
+    # the stages' rejections by id (unique among the judged rows), then the
+    # rows quarantined before the first stage, as they are.
+    verdict = ledger.where(F.col("decision") == REJECTED).select("id", "stage", "decision", "reason", "duplicate_of")
+    decided = judged.join(verdict, "id")
+    if stages:
+        decided = decided.unionByName(
+            bad.withColumnRenamed("_reason", "reason").withColumn("stage", F.lit(STAGE_NAMES[stages[0]]))
+               .withColumn("decision", F.lit(QUARANTINED)).withColumn("duplicate_of", F.lit(None).cast("string")))
+    return DedupResult(kept=docs, ledger=ledger, decided=decided, clusters=cl.select(*CLUSTER_COLS), counts=counts,
                        stages=stages, extra=extra)
 
 

@@ -7,18 +7,19 @@ jobs/ on Spark, over the output of this cascade.
 
 Output columns added to the input batch:
   lang, <every score column of the stages run>, edits (JSON),
-  decision ("kept" | "rejected" | "quarantined"), stage (the stage that
-  decided; "" for documents still kept), reason.
+  decision, stage (the stage that decided; "" for documents still kept),
+  reason (words: pipeline/decisions.py).
 """
 from __future__ import annotations
 
 import importlib
 import json
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 import pyarrow as pa
 
 from pipeline.config import Config
+from pipeline.decisions import DECISION_COLUMNS, KEPT, QUARANTINED, REJECTED, STILL_KEPT
 from pipeline.document import Document, Quarantine, Stage
 
 # Yi's cascade order (arXiv 2403.04652, Fig. 2). Row-local stages only.
@@ -34,7 +35,6 @@ REGISTRY: dict[str, str] = {
     "safety": "pipeline.safety:SafetyScorer",
 }
 
-KEPT, REJECTED, QUARANTINED = "kept", "rejected", "quarantined"
 
 DECISION_FIELDS = [
     pa.field("lang", pa.string()),
@@ -70,7 +70,7 @@ def score_columns(stage_types: Iterable[type[Stage]]) -> list[str]:
 
 def output_schema(input_schema: pa.Schema, stage_types: Sequence[type[Stage]]) -> pa.Schema:
     """Input columns (text may be edited) + lang + scores + decision fields."""
-    fields = [f for f in input_schema if f.name not in {"lang", "edits", "decision", "stage", "reason"}]
+    fields = [f for f in input_schema if f.name not in {"lang", "edits", *DECISION_COLUMNS}]
     names = {f.name for f in fields}
     fields += [pa.field(c, pa.float64()) for c in score_columns(stage_types) if c not in names]
     return pa.schema(fields + DECISION_FIELDS)
@@ -87,12 +87,16 @@ def judge(doc: Document, stages: Sequence[Stage]) -> tuple[str, str, str | None]
             return QUARANTINED, st.name, f"error:{type(e).__name__}:{str(e)[:200]}"
         if reason is not None:
             return REJECTED, st.name, reason
-    return KEPT, "", None
+    return KEPT, STILL_KEPT, None
 
 
-def run_batch(batch: pa.RecordBatch, stages: Sequence[Stage], schema: pa.Schema) -> pa.RecordBatch:
+def run_batch(batch: pa.RecordBatch, stages: Sequence[Stage], schema: pa.Schema, *,
+              as_stage: str | None = None, reason_prefix: str = "") -> pa.RecordBatch:
     """Judge every row of ``batch`` that is still kept (rows already decided
-    by an earlier step, e.g. quarantined by a reader, pass through)."""
+    by an earlier step, e.g. quarantined by a reader, pass through).
+    ``as_stage``: a row the stages decide is recorded at this stage, with
+    ``reason_prefix`` + reason (the parts of a split document are judged by
+    the length rules on behalf of ``coherence_split``)."""
     cols = batch.to_pydict()
     n = batch.num_rows
     has_decision = "decision" in cols
@@ -118,6 +122,8 @@ def run_batch(batch: pa.RecordBatch, stages: Sequence[Stage], schema: pa.Schema)
             edits=json.loads(prev_edits) if prev_edits else {},
         )
         decision, stage, reason = judge(doc, stages)
+        if as_stage is not None and decision != KEPT:
+            stage, reason = as_stage, reason_prefix + reason
         texts[i] = doc.text
         langs.append(doc.lang)
         edits_out.append(json.dumps(doc.edits, sort_keys=True) if doc.edits else None)
@@ -148,7 +154,3 @@ def run_batch(batch: pa.RecordBatch, stages: Sequence[Stage], schema: pa.Schema)
             out[name] = cols[name]
     return pa.RecordBatch.from_pydict(out, schema=schema)
 
-
-def run_batches(batches: Iterable[pa.RecordBatch], stages: Sequence[Stage], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    for b in batches:
-        yield run_batch(b, stages, schema)

@@ -3,8 +3,8 @@
 One ledger row per input record (plus one per unreadable file), with:
   id, source_file, offset, lang, n_chars_in, n_chars_out, stage, decision,
   reason, duplicate_of, edits, and every score column a stage wrote.
-``stage`` is the stage that decided (``"output"`` for documents in the
-corpus); ``decision`` is "kept", "rejected" or "quarantined".
+``stage`` is the stage that decided (``OUTPUT_STAGE`` for documents in the
+corpus); ``decision`` one of ``DECISIONS`` (pipeline/decisions.py).
 
 The funnel follows from the ledger alone: documents enter a stage if no
 earlier stage decided them, so for each stage
@@ -21,9 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-KEPT, REJECTED, QUARANTINED = "kept", "rejected", "quarantined"
-OUTPUT_STAGE = "output"
-READ_STAGE = "read"
+from pipeline.decisions import DECISIONS, KEPT, OUTPUT_STAGE, QUARANTINED, REJECTED
 
 
 @dataclass
@@ -94,7 +92,7 @@ def compute_funnel(counts: Iterable[Mapping], stages: Sequence[str],
         stage, decision, lang = c["stage"], c["decision"], c["lang"] or "unknown"
         if stage not in known:
             raise ValueError(f"ledger stage {stage!r} is not in the stage order {order}")
-        if decision not in (KEPT, REJECTED, QUARANTINED):
+        if decision not in DECISIONS:
             raise ValueError(f"bad decision {decision!r} in ledger")
         key = (stage, decision, lang)
         d, ch = by.get(key, (0, 0))

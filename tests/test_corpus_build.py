@@ -139,3 +139,74 @@ def test_strict_fails_on_unreadable_file(spark, tmp_path):
     _bad_inputs(src)
     with pytest.raises(Exception, match="garbage.jsonl.gz|wrong.parquet"):
         corpus_build.main(["--input", str(src), "--output", str(tmp_path / "out"), "--strict"])
+
+
+# ------------------------------------------------ every subset of stages runs --
+def _subset_input(d: Path) -> None:
+    """~300 records of the sample (English and Chinese web text, Wikipedia)
+    plus two records that share an id."""
+    lines = []
+    for name, n in (("web-mixed.jsonl.gz", 150), ("wikipedia-en.jsonl.gz", 100), ("fortunes-zh.jsonl.gz", 50)):
+        with gzip.open(SAMPLE / "jsonl" / name, "rt", encoding="utf-8") as fh:
+            lines += [line for _, line in zip(range(n), fh)]
+    (d / "sample.jsonl").write_text("".join(lines), encoding="utf-8")
+    text = (SAMPLE.parent.parent / "README.md").read_text(encoding="utf-8")[:3000]
+    (d / "dup.jsonl").write_text(json.dumps({"id": "dup-1", "text": text}) + "\n"
+                                 + json.dumps({"id": "dup-1", "text": text[::-1]}) + "\n", encoding="utf-8")
+
+
+def _defaults():
+    from pipeline.config import load_config
+
+    cfg = load_config()
+    return (list(cfg.get("cascade.stages")), list(cfg.get("cascade.post_dedup_stages")), list(cfg.get("dedup.stages")))
+
+
+def _subsets():
+    """(label, cascade stages, post-dedup stages, dedup stages, ledger stages
+    that must decide nothing): language ID alone, and each stage off alone."""
+    cascade, post, dedup = _defaults()
+    out = [("langid-only", ["langid"], [], [], cascade[1:] + post + [f"{s}_dedup" for s in dedup]
+            + ["coherence_split"])]
+    for s in cascade:
+        off = [s] + (["coherence_split"] if s == "coherence" else [])
+        out.append((f"no-{s}", [c for c in cascade if c != s], post, dedup, off))
+    for s in post:
+        out.append((f"no-{s}", cascade, [c for c in post if c != s], dedup, [s]))
+    for s in dedup:
+        out.append((f"no-{s}-dedup", cascade, post, [d for d in dedup if d != s], [f"{s}_dedup"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def subset_input(tmp_path_factory):
+    d = tmp_path_factory.mktemp("subset-in")
+    _subset_input(d)
+    return d
+
+
+@pytest.mark.parametrize("label,cascade,post,dedup,silent", _subsets(), ids=[s[0] for s in _subsets()])
+def test_every_subset_of_stages_runs(spark, subset_input, tmp_path, label, cascade, post, dedup, silent):
+    conf = tmp_path / "subset.toml"
+    conf.write_text(f"[cascade]\nstages = {json.dumps(cascade)}\npost_dedup_stages = {json.dumps(post)}\n"
+                    f"[dedup]\nstages = {json.dumps(dedup)}\n")
+    out = tmp_path / "out"
+    assert corpus_build.main(["--input", str(subset_input), "--output", str(out), "--config", str(conf)]) == 0
+    funnel = json.loads((out / "report" / "funnel.json").read_text())
+    t = funnel["total"]
+    assert t["input"] == t["kept"] + t["rejected"] + t["quarantined"]
+    for r in funnel["rows"]:
+        assert r["docs_in"] == r["docs_kept"] + r["docs_rejected"] + r["docs_quarantined"]
+    ledger = pq.read_table(out / "ledger").to_pydict()
+    parents = ledger["parent_id"] if "parent_id" in ledger else [None] * len(ledger["id"])
+    assert sum(p is None for p in parents) == count_input_records(subset_input)
+    # a stage switched off decides nothing and is not in the funnel
+    assert not set(silent) & set(ledger["stage"])
+    assert not set(silent) & set(funnel["stages"])
+    assert set(ledger["stage"]) <= {"read", "output", *funnel["stages"]}
+    # duplicate ids: the first record (by file, offset) goes on, the later one is quarantined at read
+    dup = [(s, d, r) for i, s, d, r in zip(ledger["id"], ledger["stage"], ledger["decision"], ledger["reason"])
+           if i == "dup-1"]
+    assert dup.count(("read", "quarantined", "duplicate_id")) == 1 and len(dup) == 2
+    corpus_ids = set(pq.read_table(out / "corpus").column("id").to_pylist())
+    assert corpus_ids == {i for i, d in zip(ledger["id"], ledger["decision"]) if d == "kept"}

@@ -1,0 +1,114 @@
+"""Byte streams of local paths or URIs (``pyarrow.fs``), gzip and zstd
+decompressed as read, never loaded whole. A stream that breaks after some
+data raises ``StreamBroken`` (the records before it are fine); one that
+breaks before any data raises ``UnreadableFile``."""
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+
+import pyarrow as pa
+
+from pipeline.readers.base import CHUNK, StreamBroken, UnreadableFile
+
+
+def open_raw(path: str, random_access: bool = False):
+    """Open a local path or a URI with pyarrow.fs, without any decompression."""
+    from pyarrow import fs as pafs
+
+    try:
+        if "://" in path:
+            filesystem, p = pafs.FileSystem.from_uri(path)
+        else:
+            filesystem, p = pafs.LocalFileSystem(), os.path.abspath(path)
+        if random_access:
+            return filesystem.open_input_file(p)
+        return filesystem.open_input_stream(p, compression=None)
+    except (OSError, pa.ArrowException) as e:
+        raise UnreadableFile(path, f"cannot open: {e}") from e
+
+
+class _GzipStream:
+    """Multi-member gzip, decompressed as read; a broken stream raises
+    ``UnreadableFile`` if nothing was decoded yet, else ``StreamBroken``."""
+
+    def __init__(self, raw, path: str):
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._path = path
+        self._decoded = 0
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            data = self._gz.read1(n)
+        except EOFError as e:
+            raise StreamBroken("truncated_gzip", f"gzip stream ends early ({e})") from e
+        except (gzip.BadGzipFile, zlib.error, OSError) as e:
+            if self._decoded == 0:
+                raise UnreadableFile(self._path, f"not a gzip file: {e}") from e
+            raise StreamBroken("corrupt_gzip", f"gzip data corrupt ({e})") from e
+        self._decoded += len(data)
+        return data
+
+
+class _ZstdStream:
+    """Zstandard (any number of frames), decompressed as read. The zstandard
+    stream reader does not notice a cut-off last frame, so frames are fed by
+    hand and a frame still open at the end of the file is reported."""
+
+    def __init__(self, raw, path: str):
+        import zstandard
+
+        self._zstd = zstandard
+        self._raw = raw
+        self._path = path
+        self._dobj = zstandard.ZstdDecompressor().decompressobj()
+        self._in_frame = False
+        self._buf = b""
+        self._decoded = 0
+
+    def _fill(self) -> bool:
+        chunk = self._raw.read(CHUNK)
+        if not chunk:
+            if self._in_frame:
+                raise StreamBroken("truncated_zstd", "zstd stream ends inside a frame")
+            return False
+        out = []
+        while chunk:
+            try:
+                out.append(self._dobj.decompress(chunk))
+            except self._zstd.ZstdError as e:
+                if self._decoded == 0 and not out:
+                    raise UnreadableFile(self._path, f"not a zstd file: {e}") from e
+                raise StreamBroken("corrupt_zstd", f"zstd data corrupt ({e})") from e
+            self._in_frame = not self._dobj.eof
+            if self._dobj.eof:
+                chunk = self._dobj.unused_data
+                self._dobj = self._zstd.ZstdDecompressor().decompressobj()
+            else:
+                chunk = b""
+        data = b"".join(out)
+        self._decoded += len(data)
+        self._buf += data
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (fewer before the end; b"" at the end). Data
+        decoded before a break is returned before the break is raised."""
+        while not self._buf:
+            if not self._fill():
+                return b""
+        if n < 0:
+            n = len(self._buf)
+        data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+
+def open_stream(path: str, codec: str | None):
+    raw = open_raw(path)
+    if codec == "gzip":
+        return _GzipStream(raw, path)
+    if codec == "zstd":
+        return _ZstdStream(raw, path)
+    return raw
+
