@@ -182,9 +182,10 @@ class CoherenceSplit(Step):
     (pipeline/coherence.py marks them; documents with too many were already
     dropped). Each part becomes a new document ``<id>-p<k>`` with
     ``parent_id`` and goes through the length rules (heuristics; a part that
-    fails is rejected at ``coherence_split`` as ``part_<reason>``); the
-    parent is rejected at ``coherence`` as ``split_into_parts``. Runs when
-    the coherence stage did (its ``coh_breaks`` column is there)."""
+    fails is rejected at ``coherence_split`` as ``part_<reason>``; with
+    heuristics switched off in ``[cascade] stages``, parts are not judged);
+    the parent is rejected at ``coherence`` as ``split_into_parts``. Runs
+    when the coherence stage did (its ``coh_breaks`` column is there)."""
 
     name = "coherence_split"
     derived_stage = SPLIT_STAGE
@@ -197,10 +198,12 @@ class CoherenceSplit(Step):
         if "coh_breaks" not in docs.columns:
             return StepResult(docs)
         docs = docs.withColumn("parent_id", F.lit(None).cast("string"))
-        length_rules = stage_class("heuristics")
-        cand = docs.filter(F.col("coh_breaks") > 0).drop(*[c for c in length_rules.score_columns if c in docs.columns])
+        rule_names = ["heuristics"] if "heuristics" in ctx.cfg.get("cascade.stages", []) else []
+        rule_types = [stage_class(n) for n in rule_names]
+        rescored = [c for t in rule_types for c in t.score_columns if c in docs.columns]
+        cand = docs.filter(F.col("coh_breaks") > 0).drop(*rescored)
         in_schema = arrow_schema(cand)
-        schema = output_schema(in_schema, [length_rules])
+        schema = output_schema(in_schema, rule_types)
         coh_cfg, cfg = ctx.cfg.section("coherence"), ctx.cfg
 
         def split_partition(batches):
@@ -211,7 +214,7 @@ class CoherenceSplit(Step):
             from pipeline.document import Document
 
             scorer = CoherenceScorer(**coh_cfg)
-            rules = build_stages(["heuristics"], cfg)
+            rules = build_stages(rule_names, cfg)
             for b in batches:
                 out = []
                 for row in b.to_pylist():
