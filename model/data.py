@@ -1,4 +1,4 @@
-"""Pretraining data: the token shards (jobs/tokenize.py) through megatron-core's
+"""Pretraining data: the token shards (jobs/shards.py) through megatron-core's
 ``BlendedMegatronDatasetBuilder`` → ``GPTDataset`` (samples of seq_length+1
 tokens packed across documents, EOD between them).
 
@@ -6,7 +6,7 @@ Mixture weights come from config ([pretrain.data] weights): glob patterns over
 group names (``source.lang``), first match wins; a pattern's weight is shared
 among its shards in proportion to their tokens, so ``{"*" = 1.0}`` is the
 natural mixture. Eval samples come from the held-out shards (``heldout.*``,
-documents that jobs/tokenize.py kept out of every training group).
+documents that jobs/shards.py kept out of every training group).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import torch
 def read_manifest(shards: str | Path) -> dict:
     path = Path(shards) / "manifest.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run jobs/tokenize.py first (`make shards`)")
+        raise FileNotFoundError(f"{path} not found: run jobs/shards.py first (`make shards`)")
     return json.loads(path.read_text())
 
 
