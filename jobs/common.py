@@ -73,22 +73,6 @@ def spark_session(app: str, master: str | None = None, conf: dict | None = None)
     return spark
 
 
-def _arrow_uri(path: str) -> str:
-    """A URI pyarrow.fs understands: local paths become file://, Hadoop's
-    s3a:// / s3n:// become s3:// (hdfs:// needs libhdfs on the executors)."""
-    if "://" not in path:
-        return "file://" + os.path.abspath(path)
-    scheme, rest = path.split("://", 1)
-    return ("s3" if scheme in ("s3a", "s3n") else scheme) + "://" + rest
-
-
-def _fs(path: str):
-    """(pyarrow FileSystem, path inside it) for a local path or any URI."""
-    from pyarrow import fs as pafs
-
-    return pafs.FileSystem.from_uri(_arrow_uri(path))
-
-
 def _partition_dir(keys: tuple) -> str:
     return "/".join(f"{k}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for k, v in keys)
 
@@ -115,21 +99,24 @@ def write_parquet(spark, df, path: str, *, partition_by: list[str] | None = None
     if partitions:
         df = df.repartition(partitions, *sort_by)
     df = df.sortWithinPartitions(*(partition_by + sort_by))
-    fs, root = _fs(path)
+    from pipeline.readers.streams import filesystem
+
+    target = path if "://" in path else os.path.abspath(path)  # executors resolve the same place
+    fs, root = filesystem(target)
     fs.create_dir(root)
     fs.delete_dir_contents(root)  # mode "overwrite": no file of an earlier run survives
-    uri = _arrow_uri(path)
     max_rows = int(max_records_per_file or 0)
     ext = {"none": "", "uncompressed": ""}.get(compression, f".{compression}")
 
     def write_partition(batches):
         import pyarrow.parquet as pq
-        from pyarrow import fs as pafs
         from pyspark import TaskContext
+
+        from pipeline.readers.streams import filesystem
 
         ctx = TaskContext.get()
         pid, attempt = ctx.partitionId(), ctx.attemptNumber()
-        wfs, wroot = pafs.FileSystem.from_uri(uri)
+        wfs, wroot = filesystem(target)
         state = {"key": None, "writer": None, "tmp": None, "final": None, "rows": 0, "n": 0}
         written: list[tuple[str, int]] = []
 

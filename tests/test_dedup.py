@@ -114,3 +114,21 @@ def test_connected_components_match_union_find(spark):
             parent[max(ra, rb)] = min(ra, rb)
     want = {n: find(n) for e in edges if e[0] != e[1] for n in e}
     assert got == want
+
+
+@pytest.mark.parametrize("name", ["run#2", "run?x=1", "run 2 ü"])
+def test_writer_output_path_is_a_path_not_a_uri(spark, tmp_path, name):
+    """'#', '?', spaces and non-ASCII are characters of the directory name:
+    nothing is written to (or deleted from) the directory the name starts with."""
+    import pyarrow.parquet as pq
+
+    from jobs.common import write_parquet
+
+    sibling = tmp_path / "run"
+    (sibling / "sub").mkdir(parents=True)
+    (sibling / "sub" / "keep.txt").write_text("x")
+    df = spark.createDataFrame([(str(i), f"text {i}") for i in range(10)], "id string, text string")
+    assert write_parquet(spark, df, str(tmp_path / name), partitions=2) == 10
+    assert (sibling / "sub" / "keep.txt").read_text() == "x" and sorted(p.name for p in sibling.iterdir()) == ["sub"]
+    assert pq.read_table(tmp_path / name).num_rows == 10
+    assert (tmp_path / name / "_SUCCESS").exists()

@@ -13,18 +13,26 @@ import pyarrow as pa
 from pipeline.readers.base import CHUNK, StreamBroken, UnreadableFile
 
 
-def open_raw(path: str, random_access: bool = False):
-    """Open a local path or a URI with pyarrow.fs, without any decompression."""
+def filesystem(path: str):
+    """(pyarrow FileSystem, path inside it) for a local path or a URI. A local
+    path stays a path (never turned into a ``file://`` URI, where ``#``, ``?``
+    or a space would be parsed as URI syntax); Hadoop's ``s3a://`` and
+    ``s3n://`` are pyarrow's ``s3://`` (``hdfs://`` needs libhdfs)."""
     from pyarrow import fs as pafs
 
+    if "://" not in path:
+        return pafs.LocalFileSystem(), os.path.abspath(path)
+    scheme, rest = path.split("://", 1)
+    return pafs.FileSystem.from_uri(("s3" if scheme in ("s3a", "s3n") else scheme) + "://" + rest)
+
+
+def open_raw(path: str, random_access: bool = False):
+    """Open a local path or a URI with pyarrow.fs, without any decompression."""
     try:
-        if "://" in path:
-            filesystem, p = pafs.FileSystem.from_uri(path)
-        else:
-            filesystem, p = pafs.LocalFileSystem(), os.path.abspath(path)
+        filesystem_, p = filesystem(path)
         if random_access:
-            return filesystem.open_input_file(p)
-        return filesystem.open_input_stream(p, compression=None)
+            return filesystem_.open_input_file(p)
+        return filesystem_.open_input_stream(p, compression=None)
     except (OSError, pa.ArrowException) as e:
         raise UnreadableFile(path, f"cannot open: {e}") from e
 
