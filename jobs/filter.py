@@ -142,7 +142,7 @@ def write_funnel_report(report: Path, funnel, reasons, everything, k: int, cfg: 
     from pipeline.report import write_examples, write_funnel
 
     w = Window.partitionBy("stage", "reason").orderBy("id")
-    ex = (everything.filter(F.col("decision") != "kept").withColumn("_rn", F.row_number().over(w))
+    ex = (everything.filter(F.col("decision") != KEPT).withColumn("_rn", F.row_number().over(w))
           .filter(F.col("_rn") <= k).select("id", "stage", "reason", "decision", "lang",
                                             F.substring("text", 1, 2000).alias("text")).collect())
     write_funnel(funnel, report, extra={"reasons": reasons, "config_sources": list(cfg.sources)})

@@ -128,13 +128,16 @@ def crawl_docs(sample_dir: Path = SAMPLE_DIR) -> Iterator[dict]:
     """Every text record of the crawl-like sample (a directory or one file), read by the project's own
     readers, with its language (``lang_gold`` where the input has one, else
     the script), sorted by file name so the order is stable."""
+    from pipeline.config import load_config
+    from pipeline.decisions import KEPT
     from pipeline.readers import list_inputs, read_file
 
     files, _ = list_inputs(str(sample_dir))
+    read_cfg = load_config().section("read")
     for path in sorted(files):
-        for batch in read_file(path, {}):
+        for batch in read_file(path, read_cfg):
             for row in batch.to_pylist():
-                if row["decision"] != "kept" or not row["text"]:
+                if row["decision"] != KEPT or not row["text"]:
                     continue
                 meta = json.loads(row["meta"]) if row["meta"] else {}
                 lang = meta.get("lang_gold") or script_lang(row["text"])

@@ -301,6 +301,8 @@ def test_warc_bad_records(tmp_path):
 def test_config_errors():
     with pytest.raises(ValueError, match="unknown \\[read\\] keys"):
         next(read_file(str(WARC0), {**CFG, "html_extractr": "x"}))
+    with pytest.raises(ValueError, match="missing \\[read\\] keys \\['strict'\\]"):  # no second home of defaults
+        next(read_file(str(WARC0), {k: v for k, v in CFG.items() if k != "strict"}))
     with pytest.raises(ValueError, match="unknown html_extractor"):
         next(read_file(str(WARC0), {**CFG, "html_extractor": "bs4"}))
     with pytest.raises(ValueError, match="unknown input format"):

@@ -187,8 +187,8 @@ def str_or_none(v: Any) -> str | None:
 
 
 class ReadOptions:
-    """The ``[read]`` section, checked once per file. Every default lives in
-    config/default.toml: keys missing from ``cfg`` take their value there.
+    """The ``[read]`` section (``cfg.section("read")``), checked once per
+    file. Every key is required: the defaults live in config/default.toml.
 
     max_chars          longer texts are quarantined as ``too_large``
     min_chars          texts shorter than this (after stripping) are
@@ -201,14 +201,14 @@ class ReadOptions:
                        quarantine row (``read_or_quarantine``)
     """
 
-    def __init__(self, cfg: dict):
-        from pipeline.config import load_config
+    KEYS = ("max_chars", "min_chars", "html_extractor", "max_payload_bytes", "text_key", "id_key", "strict")
 
-        defaults = load_config().section("read")
-        unknown = set(cfg) - set(defaults)
-        if unknown:
-            raise ValueError(f"unknown [read] keys {sorted(unknown)}; known: {sorted(defaults)}")
-        c = {**defaults, **cfg}
+    def __init__(self, cfg: dict):
+        unknown, missing = set(cfg) - set(self.KEYS), set(self.KEYS) - set(cfg)
+        if unknown or missing:
+            raise ValueError(f"unknown [read] keys {sorted(unknown)}, missing [read] keys {sorted(missing)}; "
+                             f"known: {list(self.KEYS)} (config/default.toml holds every default)")
+        c = cfg
         self.max_chars = int(c["max_chars"])
         self.min_chars = int(c["min_chars"])
         self.html_extractor = str(c["html_extractor"])
