@@ -66,10 +66,10 @@ __all__ = ["FORMATS", "QUARANTINE_TEXT_CHARS", "READ_SCHEMA", "ReadOptions", "Un
 def read_file(path: str, cfg: dict, batch_size: int = 1000) -> Iterator[pa.RecordBatch]:
     """Stream one input file as READ_SCHEMA batches (see module docstring).
 
-    ``cfg``: the ``[read]`` section (missing keys: config/default.toml).
+    ``cfg``: the whole ``[read]`` section (``cfg.section("read")``).
     Raises ``UnreadableFile`` (before yielding anything) for a file that is
     not what its name says or lacks a text column; ``ValueError`` for an
-    unknown file ending or an unknown config key.
+    unknown file ending or an unknown or missing config key.
     """
     fmt = detect_format(path)
     if fmt is None:
