@@ -168,13 +168,10 @@ class TokenizerTrainer(Configured):
 def settings(cfg: Config | None = None, preset: str | None = None) -> dict[str, Any]:
     """The [tokenizer] section of ``cfg`` (default: config/default.toml) with
     its ``[tokenizer.<preset>]`` table over it (presets: its nested tables)."""
-    kw = (cfg if cfg is not None else load_config()).section("tokenizer")
-    presets = {k: kw.pop(k) for k in list(kw) if isinstance(kw[k], dict)}
-    if preset:
-        if preset not in presets:
-            raise ValueError(f"unknown tokenizer preset {preset!r}; known: {sorted(presets)}")
-        kw.update(presets[preset])
-    return kw
+    try:
+        return (cfg if cfg is not None else load_config()).variant("tokenizer", preset)
+    except KeyError as e:
+        raise ValueError(f"unknown tokenizer preset {preset!r}: {e.args[0]}") from None
 
 
 def bytes_per_token(tok: YiTokenizer, texts: Iterable[str]) -> tuple[float, int, int]:

@@ -109,13 +109,11 @@ class TrainConfig:
     def from_config(cls, cfg, section: str, recipe: Optional[str] = None, **overrides):
         """The ``[section]`` of a loaded config (pipeline/config.py), updated
         by its ``[section.<recipe>]`` table, then by ``overrides`` that are not None."""
-        sec = cfg.section(section)
         names = {f.name for f in fields(cls)}
-        recipes = {k: sec.pop(k) for k in list(sec) if isinstance(sec[k], dict) and k not in names}
-        if recipe:
-            if recipe not in recipes:
-                raise SystemExit(f"unknown recipe [{section}.{recipe}]; known: {sorted(recipes)}")
-            sec.update(recipes[recipe])
+        try:
+            sec = cfg.variant(section, recipe, keep=tuple(names))
+        except KeyError as e:
+            raise SystemExit(f"unknown recipe {recipe!r}: {e.args[0]}") from None
         unknown = set(sec) - names
         if unknown:
             raise ValueError(f"unknown [{section}] keys: {sorted(unknown)}")

@@ -59,6 +59,20 @@ class Config:
             raise TypeError(f"config key {dotted!r} is a value, not a section")
         return copy.deepcopy(node)
 
+    def variant(self, dotted: str, name: str | None, keep: tuple[str, ...] = ()) -> dict[str, Any]:
+        """A section with one of its nested tables laid over it: the tables
+        of ``[dotted]`` not named in ``keep`` are its variants (a training
+        ``[pretrain.<recipe>]``, a ``[tokenizer.<preset>]``); all are removed,
+        and ``name``'s keys replace the section's. ``KeyError`` names the
+        known variants when ``name`` is not one of them."""
+        sec = self.section(dotted)
+        variants = {k: sec.pop(k) for k in list(sec) if isinstance(sec[k], dict) and k not in keep}
+        if name:
+            if name not in variants:
+                raise KeyError(f"no [{dotted}.{name}] table; known: {sorted(variants)}")
+            sec.update(variants[name])
+        return sec
+
     def get(self, dotted: str, default: Any = None) -> Any:
         node: Any = self.data
         for part in dotted.split("."):
