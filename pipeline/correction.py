@@ -4,11 +4,25 @@ instead of dropping it.
 Edits, each counted in ``doc.edits``:
   mojibake_fixed            text decoded with the wrong charset, repaired by
                             ftfy (UTF-8 read as cp1252/latin-1: "cafÃ©" → "café");
+  bidi_controls_removed     explicit bidirectional embeddings, overrides and
+                            isolates U+202A-U+202E, U+2066-U+2069 (the Trojan
+                            Source set, CVE-2021-42574: they reorder what a
+                            reader sees); the implicit marks LRM/RLM/ALM stay
+                            (count = characters; ``strip_bidi_controls``);
   control_chars_removed     C0/C1 controls (not tab/newline), zero-width
-                            spaces, BOM, soft hyphens (count = characters);
-  whitespace_normalized     CR/LF → LF, exotic spaces → space, runs of spaces
-                            inside a line, trailing spaces, 3+ newlines → one
-                            blank line (paragraphs kept; count = substitutions);
+                            spaces, word joiner, BOM, soft hyphens, invisible
+                            math operators U+2061-U+2064, deprecated format
+                            characters U+206A-U+206F, interlinear annotation
+                            marks U+FFF9-U+FFFB, Unicode tag characters
+                            outside an emoji flag sequence ("ASCII smuggling"),
+                            a variation selector after another (a base takes
+                            one) (count = characters); ZWJ, ZWNJ and single
+                            variation selectors are text (emoji, Persian,
+                            Indic shaping, CJK glyph variants) and stay;
+  whitespace_normalized     CR/LF → LF, U+2028 → LF, U+2029 → blank line,
+                            exotic spaces → space, runs of spaces inside a
+                            line, trailing spaces, 3+ newlines → one blank
+                            line (paragraphs kept; count = substitutions);
   boilerplate_lines_removed navigation, cookie banners, share buttons,
                             copyright lines, in English and Chinese (count = lines).
 The only rejection: a document left empty ("empty_after_correction").
@@ -35,9 +49,22 @@ FTFY_CONFIG = ftfy.TextFixerConfig(
     normalization=None,
     explain=False,
 )
-CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2060\ufeff\u00ad]+")
+# Trojan Source (CVE-2021-42574): LRE RLE PDF LRO RLO, LRI RLI FSI PDI.
+BIDI_CONTROL_RE = re.compile("[\u202a-\u202e\u2066-\u2069]+")
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2060-\u2064\u206a-\u206f"
+                        "\ufeff\ufff9-\ufffb\u00ad]+")
+# Tag characters are text only inside an emoji tag sequence (black flag,
+# tag letters, CANCEL TAG: the flags of England, Scotland, Wales); group 1
+# keeps those. A variation selector after another selects nothing.
+_VS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
+INVISIBLE_RE = re.compile(f"(\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f)|[\U000e0000-\U000e007f]+"
+                          f"|(?<=[{_VS}])[{_VS}]+")
+# One scan decides whether any of the above can occur (most text: none).
+INVISIBLE_HINT_RE = re.compile(f"[\U000e0000-\U000e007f{_VS}]")
 WHITESPACE_RULES = [
     (re.compile(r"\r\n?"), "\n"),
+    (re.compile("\u2028"), "\n"),
+    (re.compile("\u2029"), "\n\n"),
     (re.compile("[\u00a0\u2000-\u200a\u202f\u205f]"), " "),
     (re.compile(r"(?<=\S)[ \t]{2,}(?=\S)"), " "),
     (re.compile("[ \t\u3000]+$", re.M), ""),
@@ -75,10 +102,11 @@ class RuleBasedCorrection(Configured, Stage):
 
     name = "correction"
 
-    def __init__(self, *, fix_mojibake: bool, max_boilerplate_line_chars: int):
+    def __init__(self, *, fix_mojibake: bool, strip_bidi_controls: bool, max_boilerplate_line_chars: int):
         """``max_boilerplate_line_chars``: only lines up to this length can be
         boilerplate (a long paragraph that mentions "click here" is content)."""
         self.fix_mojibake = fix_mojibake
+        self.strip_bidi_controls = strip_bidi_controls
         self.max_boilerplate_line_chars = max_boilerplate_line_chars
 
     def __call__(self, doc: Document) -> str | None:
@@ -88,8 +116,14 @@ class RuleBasedCorrection(Configured, Stage):
             if fixed != text:
                 doc.add_edit("mojibake_fixed")
                 text = fixed
-        if CONTROL_RE.search(text):
-            cleaned = CONTROL_RE.sub("", text)
+        if self.strip_bidi_controls and BIDI_CONTROL_RE.search(text):
+            cleaned = BIDI_CONTROL_RE.sub("", text)
+            doc.add_edit("bidi_controls_removed", len(text) - len(cleaned))
+            text = cleaned
+        cleaned = CONTROL_RE.sub("", text) if CONTROL_RE.search(text) else text
+        if INVISIBLE_HINT_RE.search(cleaned):
+            cleaned = INVISIBLE_RE.sub(lambda m: m.group(1) or "", cleaned)
+        if len(cleaned) != len(text):
             doc.add_edit("control_chars_removed", len(text) - len(cleaned))
             text = cleaned
         n_ws = 0
