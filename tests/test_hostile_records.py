@@ -1,0 +1,236 @@
+"""Hostile records (issue #11, items 8-12): every bad record becomes a
+quarantine row naming its file, offset and reason; nothing kills the read,
+nothing is lost, the ledger counts records (one row per record).
+
+Reader tests are engine-free; the duplicate-id rule and the packing of many
+small files into read tasks run on a real Spark local[2] session.
+"""
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import json
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from pipeline.config import load_config
+from pipeline.readers import READ_SCHEMA, read_file, read_or_quarantine
+
+CFG = {**load_config().section("read"), "html_extractor": "resiliparse"}
+TEXT = "A perfectly ordinary sentence about the weather in spring."
+
+
+def rows_of(path, cfg=CFG) -> list[dict]:
+    out = []
+    for b in read_or_quarantine(str(path), cfg):
+        assert b.schema == READ_SCHEMA
+        out += b.to_pylist()
+    return out
+
+
+def summary(rows) -> list[tuple]:
+    return [(r["offset"], r["decision"], r["reason"]) for r in rows]
+
+
+def jl(obj) -> bytes:
+    return json.dumps(obj).encode()
+
+
+# ------------------------------------------------------ item 8: JSON bombs --
+def test_deeply_nested_line_is_one_quarantine_row(tmp_path):
+    deep = b'{"text": "x", "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    p = tmp_path / "deep.jsonl"
+    p.write_bytes(b"\n".join([jl({"text": TEXT}), deep, jl({"text": TEXT})]) + b"\n")
+    rows = rows_of(p)
+    assert summary(rows) == [(0, "kept", None), (1, "quarantined", "json_too_deep"), (2, "kept", None)]
+    assert all(r["source_file"] == str(p) for r in rows)
+
+
+def test_5000_digit_id_is_one_quarantine_row(tmp_path):
+    p = tmp_path / "bigint.jsonl.gz"
+    lines = [jl({"text": TEXT}), b'{"id": ' + b"9" * 5000 + b', "text": "hello there"}', jl({"text": TEXT})]
+    p.write_bytes(gzip.compress(b"\n".join(lines) + b"\n", mtime=0))
+    rows = rows_of(p)
+    assert summary(rows) == [(0, "kept", None), (1, "quarantined", "number_too_long"), (2, "kept", None)]
+
+
+def test_json_siblings(tmp_path):
+    """Non-standard literals, ids of every JSON type, NUL characters."""
+    lines = [
+        b'{"text": "' + TEXT.encode() + b'", "score": NaN, "w": -Infinity}',   # 0 kept, meta is valid JSON
+        b'{"text": NaN}',                                                       # 1 text_not_string
+        jl({"id": 7, "text": TEXT}),                                            # 2 kept, id "7"
+        jl({"id": 7.0, "text": TEXT}),                                          # 3 kept, id "7" (same JSON number)
+        jl({"id": 7.5, "text": TEXT}),                                          # 4 bad_id
+        jl({"id": True, "text": TEXT}),                                         # 5 bad_id (not 1, not "True")
+        jl({"id": [1, 2], "text": TEXT}),                                       # 6 bad_id
+        jl({"id": {"a": 1}, "text": TEXT}),                                     # 7 bad_id (no Python repr)
+        jl({"text": "binary\u0000garbage here"}),                               # 8 binary_payload
+        b'{"text": "raw\x00nul"}',                                              # 9 malformed_json
+        jl({"id": 1e300, "text": TEXT}),                                        # 10 bad_id (float beyond 2**53)
+        jl({"text": TEXT, "url": {"u": 1}}),                                    # 11 kept, url not a string -> meta
+        b"[1, 2, 3]",                                                           # 12 malformed_json (not an object)
+        b'"just a string"',                                                     # 13 malformed_json
+    ]
+    p = tmp_path / "sib.jsonl"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    rows = rows_of(p)
+    assert [r["reason"] for r in rows] == [
+        None, "text_not_string", None, None, "bad_id", "bad_id", "bad_id", "bad_id", "binary_payload",
+        "malformed_json", "bad_id", None, "malformed_json", "malformed_json"]
+    assert [r["offset"] for r in rows] == list(range(len(lines)))
+    assert rows[2]["id"] == "7" and rows[3]["id"] == "7"
+    meta0 = json.loads(rows[0]["meta"], parse_constant=lambda c: pytest.fail(f"{c} in meta"))
+    assert meta0 == {"score": None, "w": None}
+    assert json.loads(rows[11]["meta"]) == {"url": {"u": 1}} and rows[11]["url"] is None
+    for r in rows[4:8]:
+        assert not r["id"].startswith(("[", "{", "True", "7.5")), r["id"]  # the id is a hash, not a repr
+    assert all("(" not in (r["meta"] or "") for r in rows)
+
+
+def test_huge_line_and_corrupt_zstd(tmp_path):
+    small = {**CFG, "max_chars": 100}
+    p = tmp_path / "long.jsonl"
+    p.write_bytes(jl({"text": TEXT}) + b"\n" + jl({"text": "y" * 100_000}) + b"\n" + jl({"text": TEXT}))
+    assert summary(rows_of(p, small)) == [(0, "kept", None), (1, "quarantined", "too_large"), (2, "kept", None)]
+    z = tmp_path / "bad.jsonl.zst"
+    data = zstandard.ZstdCompressor().compress(b"".join(jl({"text": f"{TEXT} {i}"}) + b"\n" for i in range(3)))
+    z.write_bytes(data[:-8] + b"\xff" * 8)
+    rows = rows_of(z)
+    assert rows and rows[-1]["decision"] == "quarantined" and rows[-1]["reason"] in ("corrupt_zstd", "truncated_zstd")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert rows_of(empty) == []
+    egz = tmp_path / "empty.jsonl.gz"
+    egz.write_bytes(gzip.compress(b"", mtime=0))
+    assert rows_of(egz) == []
+
+
+# ------------------------------------------------------------ item 9: BOMs --
+RECORDS = [{"id": f"r{i}", "text": f"{TEXT} Number {i}, café ☕."} for i in range(3)]
+
+
+@pytest.mark.parametrize("encoding,bom", [
+    ("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
+    ("utf-32-le", codecs.BOM_UTF32_LE), ("utf-32-be", codecs.BOM_UTF32_BE),
+    ("utf-16-le", b""), ("utf-16-be", b"")])
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_bom_and_utf16(tmp_path, encoding, bom, suffix):
+    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS).encode(encoding)
+    data = bom + body
+    p = tmp_path / f"bom{suffix}"
+    p.write_bytes(gzip.compress(data, mtime=0) if suffix.endswith(".gz") else data)
+    rows = rows_of(p)
+    assert summary(rows) == [(0, "kept", None), (1, "kept", None), (2, "kept", None)]
+    assert [r["text"] for r in rows] == [r["text"] for r in RECORDS]
+    assert [r["id"] for r in rows] == ["r0", "r1", "r2"]
+
+
+def test_bom_inside_file_and_broken_utf16(tmp_path):
+    """Files concatenated with `cat` keep their BOMs mid-file; a UTF-16 file
+    with a lone surrogate loses that record only."""
+    p = tmp_path / "cat.jsonl"
+    p.write_bytes(codecs.BOM_UTF8 + jl(RECORDS[0]) + b"\n" + codecs.BOM_UTF8 + jl(RECORDS[1]) + b"\n")
+    assert summary(rows_of(p)) == [(0, "kept", None), (1, "kept", None)]
+    q = tmp_path / "u16.jsonl"
+    lines = [json.dumps(r, ensure_ascii=False).encode("utf-16-le") for r in RECORDS]
+    lines[1] = lines[1][:20] + b"\x00\xd8" + lines[1][20:]  # a lone high surrogate
+    q.write_bytes(codecs.BOM_UTF16_LE + "\n".encode("utf-16-le").join(lines) + "\n".encode("utf-16-le"))
+    assert summary(rows_of(q)) == [(0, "kept", None), (1, "quarantined", "invalid_encoding"), (2, "kept", None)]
+
+
+# -------------------------------------------------------- item 10: Parquet --
+@pytest.mark.parametrize("ttype", ["dictionary", "large_string", "string_view", "binary"])
+def test_parquet_text_column_types(tmp_path, ttype):
+    texts = [f"{TEXT} {i % 3}" for i in range(9)]
+    arr = pa.array(texts, pa.string())
+    if ttype == "dictionary":
+        arr = arr.dictionary_encode()
+    else:
+        arr = arr.cast(getattr(pa, ttype)())
+    p = tmp_path / f"{ttype}.parquet"
+    pq.write_table(pa.table({"id": [f"d{i}" for i in range(9)], "text": arr}), p)
+    rows = rows_of(p)
+    assert [r["decision"] for r in rows] == ["kept"] * 9, {r["reason"] for r in rows}
+    assert [r["text"] for r in rows] == texts
+
+
+def test_parquet_binary_text_invalid_utf8(tmp_path):
+    p = tmp_path / "bin.parquet"
+    pq.write_table(pa.table({"text": pa.array([TEXT.encode(), b"\xff\xfe bad", TEXT.encode()], pa.binary())}), p)
+    assert summary(rows_of(p)) == [(0, "kept", None), (1, "quarantined", "invalid_utf8"), (2, "kept", None)]
+
+
+def _corrupt_middle_row_group(path: Path) -> None:
+    """Overwrite the data pages of row group 1's text column with junk."""
+    md = pq.ParquetFile(path).metadata
+    col = md.row_group(1).column(1)
+    start = col.dictionary_page_offset or col.data_page_offset
+    data = bytearray(path.read_bytes())
+    for i in range(start, start + col.total_compressed_size):
+        data[i] = 0xAB
+    path.write_bytes(bytes(data))
+
+
+def test_parquet_one_corrupt_row_group_of_three(tmp_path):
+    p = tmp_path / "rg.parquet"
+    t = pa.table({"id": [f"d{i:02d}" for i in range(30)], "text": [f"{TEXT} {i}" for i in range(30)]})
+    pq.write_table(t, p, row_group_size=10, use_dictionary=False, compression="snappy")
+    _corrupt_middle_row_group(p)
+    rows = rows_of(p)
+    assert len(rows) == 30
+    assert [r["offset"] for r in rows] == list(range(30))
+    kept = [r for r in rows if r["decision"] == "kept"]
+    lost = [r for r in rows if r["decision"] == "quarantined"]
+    assert [r["offset"] for r in kept] == list(range(10)) + list(range(20, 30))
+    assert {r["reason"] for r in lost} == {"corrupt_parquet"} and len(lost) == 10
+    assert [r["id"] for r in lost] == [f"d{i:02d}" for i in range(10, 20)]  # the id column was intact
+
+
+# ------------------------------------------------------ item 12: WARC length --
+def _warc(records: list[bytes]) -> bytes:
+    buf = io.BytesIO()
+    w = WARCWriter(buf, gzip=False)
+    for i, body in enumerate(records):
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        w.write_record(w.create_warc_record(f"http://example.com/{i}", "response", payload=io.BytesIO(body),
+                                            http_headers=http))
+    return buf.getvalue()
+
+
+def _html(i: int) -> bytes:
+    return f"<html><body><p>{(f'Page {i} says hello to the world. ' * 30)}</p></body></html>".encode()
+
+
+def test_warc_content_length_too_short(tmp_path, capfd):
+    data = _warc([_html(i) for i in range(3)])
+    parts = data.split(b"WARC/1.0\r\n")
+    m = re.search(rb"Content-Length: (\d+)", parts[2])
+    parts[2] = parts[2].replace(m.group(0), b"Content-Length: %d" % (int(m.group(1)) - 300))
+    p = tmp_path / "short.warc"
+    p.write_bytes(b"WARC/1.0\r\n".join(parts))
+    rows = rows_of(p)
+    assert summary(rows) == [(0, "kept", None), (1, "quarantined", "truncated_record"), (2, "kept", None)]
+    assert "Content-Length" not in capfd.readouterr().err  # in the ledger, not on stderr
+
+
+# ------------------------------------------------ catch-all, nothing escapes --
+def test_no_exception_escapes_any_record(tmp_path):
+    """A file of every hostile line at once: each is one row, in order."""
+    lines = [b'{"text": ' + b"[" * 5000 + b"]" * 5000 + b"}", b'{"id": 1' + b"0" * 4400 + b', "text": "x"}',
+             b'{"text": "ok text", "m": ' + b'{"a":' * 2000 + b"1" + b"}" * 2000 + b"}",
+             b"\xff\xfe\x00garbage", b"{" * 100_000, b"1" * 10_000, jl({"text": TEXT})]
+    p = tmp_path / "all.jsonl"
+    p.write_bytes(b"\n".join(lines))
+    rows = rows_of(p)
+    assert [r["offset"] for r in rows] == list(range(len(lines)))
+    assert [r["decision"] for r in rows] == ["quarantined"] * (len(lines) - 1) + ["kept"]
+    assert all(r["reason"] for r in rows[:-1])
