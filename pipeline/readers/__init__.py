@@ -52,8 +52,9 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from pipeline.readers.base import (FORMATS, QUARANTINE_TEXT_CHARS, READ_SCHEMA, ReadOptions, Rows, UnreadableFile,
-                                   detect_format, list_inputs, unreadable_batch)
+from pipeline.decisions import READER_ERROR
+from pipeline.readers.base import (FORMATS, QUARANTINE_TEXT_CHARS, READ_SCHEMA, ReadOptions, Rows, StreamBroken,
+                                   UnreadableFile, broken, detect_format, list_inputs, unreadable_batch)
 from pipeline.readers.jsonl import read_jsonl
 from pipeline.readers.parquet import read_parquet
 from pipeline.readers.warc import html_charset, read_warc
@@ -86,9 +87,18 @@ def read_file(path: str, cfg: dict, batch_size: int = 1000) -> Iterator[pa.Recor
     else:
         gen = read_warc(path, codec, opts, rows)
     # Every reader appends rows and yields None whenever the buffer is full.
-    for _ in gen:
-        if rows.full():
-            yield rows.flush()
+    yielded = False
+    try:
+        for _ in gen:
+            if rows.full():
+                yielded = True
+                yield rows.flush()
+    except Exception as e:  # noqa: BLE001 - a reader bug or unforeseen input must not stop the job
+        if isinstance(e, UnreadableFile) and not yielded and not len(rows):
+            raise
+        if opts.strict:
+            raise
+        broken(rows, StreamBroken(READER_ERROR, f"{type(e).__name__}: {str(e)[:500]}"), rows.position, kind)
     if len(rows):
         yield rows.flush()
 

@@ -37,11 +37,38 @@ def open_raw(path: str, random_access: bool = False):
         raise UnreadableFile(path, f"cannot open: {e}") from e
 
 
+class _Peeked:
+    """A raw stream whose first bytes were read to check a magic number."""
+
+    def __init__(self, raw, n: int):
+        self._raw = raw
+        self.head = raw.read(n)
+        self._pending = self.head
+
+    def read(self, n: int = -1) -> bytes:
+        if self._pending:
+            if n < 0 or n >= len(self._pending):
+                data, self._pending = self._pending, b""
+                rest = self._raw.read() if n < 0 else self._raw.read(n - len(data)) if n > len(data) else b""
+                return data + rest
+            data, self._pending = self._pending[:n], self._pending[n:]
+            return data
+        return self._raw.read() if n < 0 else self._raw.read(n)
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 class _GzipStream:
     """Multi-member gzip, decompressed as read; a broken stream raises
-    ``UnreadableFile`` if nothing was decoded yet, else ``StreamBroken``."""
+    ``UnreadableFile`` if nothing was decoded yet and the file does not even
+    start like gzip, else ``StreamBroken`` (a gzip file whose first member is
+    corrupt loses its records from record 0 on, and says so)."""
 
     def __init__(self, raw, path: str):
+        raw = _Peeked(raw, len(GZIP_MAGIC))
+        self._magic_ok = raw.head == GZIP_MAGIC
         self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
         self._path = path
         self._decoded = 0
@@ -52,7 +79,7 @@ class _GzipStream:
         except EOFError as e:
             raise StreamBroken("truncated_gzip", f"gzip stream ends early ({e})") from e
         except (gzip.BadGzipFile, zlib.error, OSError) as e:
-            if self._decoded == 0:
+            if self._decoded == 0 and not self._magic_ok:
                 raise UnreadableFile(self._path, f"not a gzip file: {e}") from e
             raise StreamBroken("corrupt_gzip", f"gzip data corrupt ({e})") from e
         self._decoded += len(data)
@@ -68,7 +95,8 @@ class _ZstdStream:
         import zstandard
 
         self._zstd = zstandard
-        self._raw = raw
+        self._raw = _Peeked(raw, len(ZSTD_MAGIC))
+        self._magic_ok = self._raw.head == ZSTD_MAGIC
         self._path = path
         self._dobj = zstandard.ZstdDecompressor().decompressobj()
         self._in_frame = False
@@ -86,7 +114,7 @@ class _ZstdStream:
             try:
                 out.append(self._dobj.decompress(chunk))
             except self._zstd.ZstdError as e:
-                if self._decoded == 0 and not out:
+                if self._decoded == 0 and not out and not self._magic_ok:
                     raise UnreadableFile(self._path, f"not a zstd file: {e}") from e
                 raise StreamBroken("corrupt_zstd", f"zstd data corrupt ({e})") from e
             self._in_frame = not self._dobj.eof

@@ -10,7 +10,7 @@ import re
 from typing import Callable
 
 from pipeline.readers.base import (QUARANTINE_TEXT_CHARS, ReadOptions, Rows, StreamBroken, UnreadableFile, broken,
-                                   str_or_none)
+                                   record_failed, str_or_none)
 from pipeline.document import make_id
 from pipeline.readers.streams import open_stream
 
@@ -86,21 +86,49 @@ class RecordQuarantined(Exception):
         self.text = text
 
 
+def _quiet_iterator(stream):
+    """warcio's ArchiveIterator without its stderr warning for a record
+    that is not followed by its blank lines (a Content-Length shorter than
+    the record): ``err_count`` still counts them, and the reader puts the
+    record in the ledger as ``truncated_record`` instead."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    class Quiet(ArchiveIterator):
+        INC_RECORD = ""
+
+    return Quiet(stream, check_digests=False)
+
+
 def read_archive(path: str, codec: str | None, kind: str, want: tuple[str, ...], opts: ReadOptions, rows: Rows,
                  to_text: Callable, empty: str):
     """Every record of type ``want`` → ``to_text(rec, payload)`` → a row; a
-    text under ``min_chars`` is quarantined as ``empty``."""
-    from warcio.archiveiterator import ArchiveIterator
+    text under ``min_chars`` is quarantined as ``empty``.
+
+    A record whose Content-Length is shorter than its block (warcio finds
+    the record's end not followed by the two blank lines WARC requires) is
+    ``truncated_record``: its text would be cut anywhere, mid-word or
+    mid-tag. What follows is parsed as warcio recovers it (the next record
+    when the excess is one line, else ``corrupt_warc`` for the rest)."""
     from warcio.exceptions import ArchiveLoadFailed
 
     stream = open_stream(path, codec)
     offset = 0
     try:
-        for rec in ArchiveIterator(stream, check_digests=False):
+        records = _quiet_iterator(stream)
+        for rec in records:
             if rec.rec_type in want:
-                _record(rec, offset, kind, opts, rows, to_text, empty)
+                errors = records.err_count
+                try:
+                    payload = rec.content_stream().read(opts.max_payload_bytes + 1)
+                    records.read_to_end(rec)  # reads past the block: finds a bad Content-Length now
+                    _record(rec, payload, records.err_count > errors, offset, kind, opts, rows, to_text, empty)
+                except (StreamBroken, ArchiveLoadFailed):
+                    raise
+                except Exception as e:  # noqa: BLE001 - one record must not stop the file
+                    record_failed(rows, e, offset, kind, None)
                 yield
             offset += 1
+            rows.position = offset
     except StreamBroken as e:
         broken(rows, e, offset, kind)
         yield
@@ -111,12 +139,12 @@ def read_archive(path: str, codec: str | None, kind: str, want: tuple[str, ...],
         yield
 
 
-def _record(rec, offset: int, kind: str, opts: ReadOptions, rows: Rows, to_text: Callable, empty: str) -> None:
+def _record(rec, payload: bytes, truncated: bool, offset: int, kind: str, opts: ReadOptions, rows: Rows,
+            to_text: Callable, empty: str) -> None:
     headers = rec.rec_headers
     id_ = _record_id(headers)
     url = str_or_none(headers.get_header("WARC-Target-URI"))
     meta = _warc_meta(headers)
-    payload = rec.content_stream().read(opts.max_payload_bytes + 1)
 
     def quarantine(reason: str, text: str | None = None) -> None:
         if text is None:
@@ -125,6 +153,8 @@ def _record(rec, offset: int, kind: str, opts: ReadOptions, rows: Rows, to_text:
 
     if len(payload) > opts.max_payload_bytes:
         return quarantine("too_large")
+    if truncated:
+        return quarantine("truncated_record")
     try:
         text = to_text(rec, payload, url)
     except RecordQuarantined as q:
