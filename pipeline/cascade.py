@@ -68,11 +68,24 @@ def score_columns(stage_types: Iterable[type[Stage]]) -> list[str]:
     return cols
 
 
+def score_types(stage_types: Iterable[type[Stage]]) -> dict[str, pa.DataType]:
+    """Arrow type of each score column: int64 for a stage's
+    ``integer_scores`` (counts, offsets), float64 for the rest."""
+    types: dict[str, pa.DataType] = {}
+    for st in stage_types:
+        stray = set(st.integer_scores) - set(st.score_columns)
+        if stray:
+            raise ValueError(f"{st.__name__}.integer_scores names no score column: {sorted(stray)}")
+        for c in st.score_columns:
+            types.setdefault(c, pa.int64() if c in st.integer_scores else pa.float64())
+    return types
+
+
 def output_schema(input_schema: pa.Schema, stage_types: Sequence[type[Stage]]) -> pa.Schema:
     """Input columns (text may be edited) + lang + scores + decision fields."""
     fields = [f for f in input_schema if f.name not in {"lang", "edits", *DECISION_COLUMNS}]
     names = {f.name for f in fields}
-    fields += [pa.field(c, pa.float64()) for c in score_columns(stage_types) if c not in names]
+    fields += [pa.field(c, t) for c, t in score_types(stage_types).items() if c not in names]
     return pa.schema(fields + DECISION_FIELDS)
 
 
@@ -102,8 +115,11 @@ def run_batch(batch: pa.RecordBatch, stages: Sequence[Stage], schema: pa.Schema,
     has_decision = "decision" in cols
     texts, langs, edits_out = list(cols["text"]), [], []
     decisions, stage_names, reasons = [], [], []
-    score_names = [f.name for f in schema if pa.types.is_floating(f.type) and f.name not in cols]
-    scores = {c: [None] * n for c in score_names}
+    # The score columns this batch adds, each with its Python type.
+    decision_names = {f.name for f in DECISION_FIELDS}
+    cast = {f.name: int if pa.types.is_integer(f.type) else float
+            for f in schema if f.name not in cols and f.name not in decision_names}
+    scores = {c: [None] * n for c in cast}
     for i in range(n):
         if has_decision and cols["decision"][i] != KEPT:
             langs.append(cols.get("lang", [None] * n)[i])
@@ -132,7 +148,7 @@ def run_batch(batch: pa.RecordBatch, stages: Sequence[Stage], schema: pa.Schema,
         reasons.append(reason)
         for k, v in doc.scores.items():
             if k in scores:
-                scores[k][i] = float(v)
+                scores[k][i] = cast[k](v)
     out = {}
     for f in schema:
         name = f.name

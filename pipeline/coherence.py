@@ -150,6 +150,7 @@ class CoherenceScorer(Configured, Stage):
 
     name = "coherence"
     score_columns: ClassVar[tuple[str, ...]] = ("coh_min_sim", "coh_mean_sim", "coh_breaks", "coh_split_char")
+    integer_scores: ClassVar[tuple[str, ...]] = ("coh_breaks", "coh_split_char")
 
     def __init__(self, *, models_dir: str, languages: Sequence[str], min_para_chars: int, max_breaks: int,
                  window_chars: dict[str, int] | None = None, threshold: dict[str, float] | None = None):
@@ -183,9 +184,9 @@ class CoherenceScorer(Configured, Stage):
         values = [s for _, s in sims]
         doc.scores["coh_min_sim"] = round(min(values), 4)
         doc.scores["coh_mean_sim"] = round(sum(values) / len(values), 4)
-        doc.scores["coh_breaks"] = float(len(bad))
+        doc.scores["coh_breaks"] = len(bad)
         if bad:
-            doc.scores["coh_split_char"] = float(min(bad, key=lambda x: (x[1], x[0]))[0])
+            doc.scores["coh_split_char"] = min(bad, key=lambda x: (x[1], x[0]))[0]
         return "incoherent" if len(bad) >= self.max_breaks else None
 
 

@@ -7,8 +7,9 @@ Schema (the same for every stage and every output):
   url     source URL or null.
   source  short name of the data source (file-level), e.g. ``"cc-warc"``.
   lang    ISO 639-1 code set by language ID (``"en"``, ``"zh"``, ...).
-plus score columns added by stages (floats) and ``edits`` (counts of
-corrections and anonymizations, by kind).
+plus score columns added by stages (float64; int64 for the counts a stage
+names in ``integer_scores``) and ``edits`` (counts of corrections and
+anonymizations, by kind).
 """
 from __future__ import annotations
 
@@ -73,10 +74,13 @@ class Stage(ABC):
     record ``doc.scores`` / ``doc.edits``. Raise ``Quarantine`` for input the
     stage cannot judge. ``score_columns`` names (and so fixes the schema of)
     every score the stage may write; a missing score is written as null.
+    ``integer_scores``: those of them that are whole numbers (counts,
+    character offsets), stored as int64 columns; the rest are float64.
     """
 
     name: ClassVar[str]
     score_columns: ClassVar[tuple[str, ...]] = ()
+    integer_scores: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def __call__(self, doc: Document) -> str | None: ...

@@ -66,6 +66,7 @@ class TextMetricFilter(Configured, Stage):
         "h_garbled_ratio", "h_digit_ratio", "h_short_line_ratio", "h_punct_line_ratio",
         "h_bullet_ratio", "h_ellipsis_ratio", "h_alpha_word_ratio", "h_n_stop_words",
     )
+    integer_scores = ("h_n_words", "h_n_stop_words")
 
     def __init__(
         self,

@@ -11,10 +11,12 @@ from pipeline.document import Quarantine, Stage
 
 class MinLength(Stage):
     name = "minlen"
-    score_columns = ("n_chars",)
+    score_columns = ("n_chars", "share")
+    integer_scores = ("n_chars",)
 
     def __call__(self, doc):
         doc.scores["n_chars"] = len(doc.text)
+        doc.scores["share"] = 1
         return "too_short" if len(doc.text) < 10 else None
 
 
@@ -50,7 +52,8 @@ def test_run_batch_decides_in_order_and_keeps_columns():
     assert out["reason"][3].startswith("error:RuntimeError")
     assert out["text"][1] == "A LONG ENOUGH TEXT"
     assert json.loads(out["edits"][1]) == {"upper": 1}
-    assert out["n_chars"][:2] == [5.0, 18.0] and out["n_chars"][4] is None
+    assert out["n_chars"][:2] == [5, 18] and out["n_chars"][4] is None
+    assert type(out["n_chars"][0]) is int and out["share"][:2] == [1.0, 1.0] and type(out["share"][0]) is float
     assert out["extra"] == [0, 1, 2, 3, 4]
 
 
@@ -64,3 +67,49 @@ def test_config_sections_and_overrides(tmp_path):
     assert cfg2.section("output")["compression"] == "zstd"
     with pytest.raises(FileNotFoundError):
         load_config(tmp_path / "missing.toml")
+
+
+def test_integer_scores_must_be_score_columns():
+    class Bad(Stage):
+        name = "bad"
+        score_columns = ("a",)
+        integer_scores = ("b",)
+
+        def __call__(self, doc):
+            return None
+
+    with pytest.raises(ValueError, match="integer_scores"):
+        output_schema(pa.schema([("id", pa.string()), ("text", pa.string())]), [Bad])
+
+
+@pytest.mark.slow
+def test_count_columns_are_integers_in_a_real_build(spark, tmp_path):
+    """jobs/filter.py with every default stage on a slice of the sample: in
+    the ledger and the corpus, the whole-number scores are int64 and every
+    other score stays float64."""
+    import gzip
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from jobs import filter as corpus_build
+    from pipeline.cascade import score_columns, stage_class
+
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample" / "jsonl"
+    lines = []
+    for name, n in (("wikipedia-en.jsonl.gz", 120), ("fortunes-zh.jsonl.gz", 60), ("web-mixed.jsonl.gz", 60)):
+        with gzip.open(sample / name, "rt", encoding="utf-8") as fh:
+            lines += [line for _, line in zip(range(n), fh)]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "slice.jsonl").write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "out"
+    assert corpus_build.main(["--input", str(tmp_path / "in"), "--output", str(out)]) == 0
+    cfg = load_config()
+    names = list(cfg.get("cascade.stages")) + list(cfg.get("cascade.post_dedup_stages"))
+    ints = {"h_n_words", "h_n_stop_words", "coh_breaks", "coh_split_char"}
+    for part in ("ledger", "corpus"):
+        schema = pq.read_schema(next((out / part).rglob("*.parquet")))
+        for c in score_columns([stage_class(n) for n in names]):
+            assert schema.field(c).type == (pa.int64() if c in ints else pa.float64()), (part, c)
+    ledger = pq.read_table(out / "ledger", columns=["h_n_words", "decision"]).to_pydict()
+    assert any(v is not None and v > 0 for v in ledger["h_n_words"])

@@ -85,3 +85,21 @@ def test_training_is_deterministic(tmp_path):
     b = train_coherence(texts, "zh", tmp_path / "b")
     assert a.read_bytes() == b.read_bytes()
     assert 0 < load_model(str(a))["threshold"] < 1
+
+
+def test_break_counts_are_integer_columns(scorer):
+    """coh_breaks (a count) and coh_split_char (a character offset) are int64
+    in the cascade's Arrow output; the similarities float64."""
+    import pyarrow as pa
+
+    from pipeline.cascade import output_schema, run_batch
+
+    text, _ = glue(held_out("en")[0], fortunes("en", 40))
+    batch = pa.RecordBatch.from_pydict({"id": ["g"], "text": [text], "lang": ["en"]})
+    out = run_batch(batch, [scorer], output_schema(batch.schema, [CoherenceScorer]))
+    types = {c: out.schema.field(c).type for c in CoherenceScorer.score_columns}
+    assert types == {"coh_min_sim": pa.float64(), "coh_mean_sim": pa.float64(),
+                     "coh_breaks": pa.int64(), "coh_split_char": pa.int64()}
+    row = out.to_pylist()[0]
+    assert type(row["coh_breaks"]) is int and row["coh_breaks"] >= 1
+    assert type(row["coh_split_char"]) is int and 0 < row["coh_split_char"] < len(text)

@@ -126,6 +126,20 @@ def test_scores_reach_the_arrow_output():
     assert out["h_mean_word_len"][2] is None  # not an English metric
 
 
+def test_counts_are_integer_columns():
+    """Whole-number metrics are int64 columns (a reader expects counts as
+    integers), the ratios float64."""
+    batch = pa.RecordBatch.from_pydict({"id": ["a", "c"], "text": [document(EN_PARAGRAPHS, 0, 3),
+                                                                    document(ZH_PARAGRAPHS, 0, 3)],
+                                        "lang": ["en", "zh"]})
+    schema = output_schema(batch.schema, [TextMetricFilter])
+    out = run_batch(batch, [F], schema)
+    for c in TextMetricFilter.score_columns:
+        want = pa.int64() if c in ("h_n_words", "h_n_stop_words") else pa.float64()
+        assert out.schema.field(c).type == want, c
+    assert all(type(v) is int and v > 0 for v in out.column("h_n_words").to_pylist())
+
+
 def test_sample_junk_is_rejected():
     """Every synthetic junk page of data/sample (made from real text) is
     rejected by the heuristics and repetition stages."""
