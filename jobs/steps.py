@@ -107,24 +107,36 @@ def split_decided(df):
 
 # ------------------------------------------------------------------ reading --
 def read_records(ctx: Context, files: list[str], strict: bool):
-    """Every record of ``files`` (one Spark task per file): ``(documents,
-    rows the readers quarantined)``. An unreadable file is one quarantined
-    row (pipeline/readers ``read_or_quarantine``), or fails the job with
+    """Every record of ``files``: ``(documents, rows the readers
+    quarantined)``. Files are packed into read tasks by size
+    (``[read] task_bytes``, ``file_cost_bytes``; pipeline/readers
+    ``pack_files``), each task reading its files in input order: 500 small
+    files are a few tasks, not 500 (the per-task cost dominated their read).
+    Each file is still read on its own, so an unreadable file is one
+    quarantined row (``read_or_quarantine``), or fails the job with
     ``strict``."""
     from pyspark.sql import functions as F
 
     from pipeline.readers import READ_SCHEMA
+    from pipeline.readers.base import ReadOptions, file_sizes, pack_files
 
     read_cfg = {**ctx.cfg.section("read"), "strict": strict}
+    opts = ReadOptions(read_cfg)
+    sc = ctx.spark.sparkContext
+    tasks = pack_files(files, file_sizes(files), opts.task_bytes, opts.file_cost_bytes, sc.defaultParallelism)
+    log(f"read: {len(files)} files in {len(tasks)} tasks")
 
     def read_partition(batches):
         from pipeline.readers import read_or_quarantine
 
         for b in batches:
-            for path in b.column("path").to_pylist():
-                yield from read_or_quarantine(path, read_cfg)
+            for paths in b.column("paths").to_pylist():
+                for path in paths:
+                    yield from read_or_quarantine(path, read_cfg)
 
-    paths = ctx.spark.sparkContext.parallelize([(f,) for f in files], max(1, len(files))).toDF("path string")
+    # One element per slice: parallelize cuts a list of n elements into n
+    # slices of one, so each task reads exactly one packed group.
+    paths = sc.parallelize([(t,) for t in tasks], max(1, len(tasks))).toDF("paths array<string>")
     records = paths.mapInArrow(read_partition, spark_schema(READ_SCHEMA))
     records = records.withColumn("n_chars_in", F.coalesce(F.length("text"), F.lit(0)).cast("long"))
     records = ctx.materialize(records, "read")

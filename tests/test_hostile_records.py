@@ -234,3 +234,72 @@ def test_no_exception_escapes_any_record(tmp_path):
     assert [r["offset"] for r in rows] == list(range(len(lines)))
     assert [r["decision"] for r in rows] == ["quarantined"] * (len(lines) - 1) + ["kept"]
     assert all(r["reason"] for r in rows[:-1])
+
+
+# ----------------------------------- ids across records and files (Spark) --
+def test_pack_files_by_size():
+    from pipeline.readers.base import pack_files
+
+    files = [f"f{i}" for i in range(10)]
+    assert pack_files(files, [10] * 10, 1000, 100, 2) == [files[:5], files[5:]]  # total/parallelism wins
+    assert pack_files(files, [10] * 10, 220, 100, 1) == [files[i:i + 2] for i in range(0, 10, 2)]
+    big = pack_files(files, [10, 5000, 10, 10, 10, 10, 10, 10, 10, 10], 300, 100, 1)
+    assert big[0] == ["f0"] and big[1] == ["f1"] and sum(big, []) == files  # never split, order kept
+    assert pack_files([], [], 300, 100, 2) == []
+
+
+def _read_and_dedupe_ids(spark, tmp_path, files):
+    from jobs.steps import Context, DuplicateIds, read_records
+
+    ctx = Context(spark, load_config(), str(tmp_path / "work"), tmp_path / "report")
+    docs, quarantined = read_records(ctx, [str(f) for f in files], False)
+    res = DuplicateIds().run(ctx, docs)
+    rows = [r.asDict() for r in quarantined.unionByName(res.ledger).collect()]
+    rows += [{**r.asDict(), "decision": "kept", "reason": None} for r in res.docs.collect()]
+    return ctx, sorted(rows, key=lambda r: (r["source_file"], r["offset"]))
+
+
+def test_duplicate_id_rule(spark, tmp_path):
+    """7 and "7" are one id; a twin quarantined by its reader does not claim
+    the id; across files the first file keeps it; bad ids never collide."""
+    a = tmp_path / "a.jsonl"
+    a.write_bytes(b"\n".join([
+        jl({"id": "x", "text": ""}),            # 0 empty_text: does not claim "x"
+        jl({"id": "x", "text": TEXT}),          # 1 kept: its only twin was quarantined
+        jl({"id": 7, "text": TEXT + " a"}),     # 2 kept as "7"
+        jl({"id": "7", "text": TEXT + " b"}),   # 3 duplicate_id (the same id as 7)
+        jl({"id": [1], "text": TEXT + " c"}),   # 4 bad_id
+        jl({"id": [1], "text": TEXT + " d"}),   # 5 bad_id, not a duplicate of 4
+        jl({"id": "y", "text": TEXT + " e"}),   # 6 kept: a.jsonl comes before b.jsonl
+    ]) + b"\n")
+    b = tmp_path / "b.jsonl"
+    b.write_bytes(jl({"id": "y", "text": TEXT + " f"}) + b"\n")   # duplicate_id
+    _, rows = _read_and_dedupe_ids(spark, tmp_path, [a, b])
+    assert [(Path(r["source_file"]).name, r["offset"], r["id"] if r["reason"] != "bad_id" else "-", r["reason"])
+            for r in rows] == [
+        ("a.jsonl", 0, "x", "empty_text"), ("a.jsonl", 1, "x", None), ("a.jsonl", 2, "7", None),
+        ("a.jsonl", 3, "7", "duplicate_id"), ("a.jsonl", 4, "-", "bad_id"), ("a.jsonl", 5, "-", "bad_id"),
+        ("a.jsonl", 6, "y", None), ("b.jsonl", 0, "y", "duplicate_id")]
+    assert rows[4]["id"] != rows[5]["id"]
+
+
+def test_many_small_files_few_tasks(spark, tmp_path):
+    """60 small files (one unreadable) are read in a few tasks, not 60, and
+    give exactly the rows of reading each file alone."""
+    files = []
+    for i in range(60):
+        f = tmp_path / "in" / f"f{i:02d}.jsonl"
+        f.parent.mkdir(exist_ok=True)
+        f.write_bytes(b"".join(jl({"id": f"f{i}-{j}", "text": f"{TEXT} {i} {j}"}) + b"\n" for j in range(3)))
+        files.append(f)
+    bad = tmp_path / "in" / "f99.parquet"
+    bad.write_bytes(b"not parquet")
+    files.append(bad)
+    ctx, rows = _read_and_dedupe_ids(spark, tmp_path, files)
+    alone = sorted((r for f in files for r in rows_of(f, load_config().section("read"))),
+                   key=lambda r: (r["source_file"], r["offset"]))
+    cols = ("id", "text", "source_file", "offset", "reason")
+    assert [tuple(r[c] for c in cols) for r in rows] == [tuple(r[c] for c in cols) for r in alone]
+    assert len(rows) == 60 * 3 + 1 and rows[-1]["reason"].startswith("unreadable_file")
+    parts = list((Path(ctx.work) / "read").glob("part-*.parquet"))
+    assert 1 <= len(parts) <= 2 * spark.sparkContext.defaultParallelism, len(parts)  # tasks, not files

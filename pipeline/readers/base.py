@@ -124,6 +124,44 @@ def _list_uri(uri: str) -> list[str]:
 
 
 
+def file_sizes(files: list[str]) -> list[int]:
+    """Byte size of each input file (local path or URI), in order."""
+    from pipeline.readers.streams import filesystem
+
+    out = []
+    for f in files:
+        if "://" not in f:
+            out.append(os.path.getsize(f))
+        else:
+            fs_, p = filesystem(f)
+            out.append(max(0, fs_.get_file_info(p).size or 0))
+    return out
+
+
+def pack_files(files: list[str], sizes: list[int], task_bytes: int, file_cost_bytes: int,
+               parallelism: int) -> list[list[str]]:
+    """Input files → read tasks, the way Spark packs file splits
+    (``FilePartition.maxSplitBytes``): the target is ``min(task_bytes,
+    max(file_cost_bytes, total / parallelism))`` where every file weighs its
+    size plus ``file_cost_bytes``; files are taken in input order, a task is
+    closed when the next file would take it past the target, and a file is
+    never split. Deterministic: the same files, sizes and parallelism give
+    the same tasks."""
+    if not files:
+        return []
+    weights = [size + file_cost_bytes for size in sizes]
+    target = min(task_bytes, max(file_cost_bytes, sum(weights) // max(1, parallelism)))
+    tasks: list[list[str]] = [[]]
+    held = 0
+    for f, w in zip(files, weights):
+        if tasks[-1] and held + w > target:
+            tasks.append([])
+            held = 0
+        tasks[-1].append(f)
+        held += w
+    return tasks
+
+
 # -------------------------------------------------------------------- rows --
 class Rows:
     """Collects rows and cuts them into READ_SCHEMA batches. ``position``:
