@@ -163,6 +163,17 @@ def test_parquet_text_column_types(tmp_path, ttype):
     assert [r["text"] for r in rows] == texts
 
 
+def test_parquet_ids_and_binary_meta(tmp_path):
+    """pandas stores an integer id column with nulls as float64."""
+    p = tmp_path / "fid.parquet"
+    pq.write_table(pa.table({"id": pa.array([1.0, float("nan"), 3.5, None], pa.float64()), "text": [TEXT] * 4,
+                             "blob": pa.array([b"\xff", b"ok", None, b""])}), p)
+    rows = rows_of(p)
+    assert [r["reason"] for r in rows] == [None, "bad_id", "bad_id", None]
+    assert rows[0]["id"] == "1" and len(rows[3]["id"]) == 32  # None: a content id
+    assert [json.loads(r["meta"]) for r in rows][:2] == [{"blob": "base64:/w=="}, {"blob": "ok"}]
+
+
 def test_parquet_binary_text_invalid_utf8(tmp_path):
     p = tmp_path / "bin.parquet"
     pq.write_table(pa.table({"text": pa.array([TEXT.encode(), b"\xff\xfe bad", TEXT.encode()], pa.binary())}), p)
@@ -218,8 +229,26 @@ def test_warc_content_length_too_short(tmp_path, capfd):
     p = tmp_path / "short.warc"
     p.write_bytes(b"WARC/1.0\r\n".join(parts))
     rows = rows_of(p)
-    assert summary(rows) == [(0, "kept", None), (1, "quarantined", "truncated_record"), (2, "kept", None)]
+    assert summary(rows) == [(0, "kept", None), (1, "quarantined", "bad_content_length"), (2, "kept", None)]
     assert "Content-Length" not in capfd.readouterr().err  # in the ledger, not on stderr
+    # gzipped (one member a record) and too long (swallows the next record's
+    # head: that record is lost, and says so)
+    members = []
+    for i in range(3):
+        rec = _warc([_html(i)])
+        if i == 1:
+            m = re.search(rb"Content-Length: (\d+)", rec.split(b"\r\n\r\n", 1)[0])
+            rec = rec.replace(m.group(0), b"Content-Length: %d" % (int(m.group(1)) - 300), 1)
+        members.append(gzip.compress(rec, mtime=0))
+    (tmp_path / "short.warc.gz").write_bytes(b"".join(members))
+    assert summary(rows_of(tmp_path / "short.warc.gz")) == [
+        (0, "kept", None), (1, "quarantined", "bad_content_length"), (2, "kept", None)]
+    parts = data.split(b"WARC/1.0\r\n")
+    m = re.search(rb"Content-Length: (\d+)", parts[2])
+    parts[2] = parts[2].replace(m.group(0), b"Content-Length: %d" % (int(m.group(1)) + 50))
+    (tmp_path / "long.warc").write_bytes(b"WARC/1.0\r\n".join(parts))
+    assert summary(rows_of(tmp_path / "long.warc")) == [
+        (0, "kept", None), (1, "quarantined", "bad_content_length"), (2, "quarantined", "corrupt_warc")]
 
 
 # ------------------------------------------------ catch-all, nothing escapes --

@@ -23,19 +23,28 @@ keys, or null), ``decision`` ("kept" | "quarantined"), ``stage`` ("read" when
 quarantined, "" when kept), ``reason`` (null when kept).
 
 Nothing is lost silently: every record is either kept or quarantined with a
-reason (``invalid_utf8``, ``invalid_encoding`` (a declared charset that does
-not decode), ``malformed_json``, ``empty_text``, ``text_not_string``,
-``too_large``, ``non_html_payload``, ``binary_payload`` (NUL bytes),
-``no_main_text``, ``extraction_error``, ``http_status:<code>`` (non-2xx WARC
-responses, e.g. redirects)). A stream that breaks (``truncated_gzip``,
-``corrupt_gzip``, ``truncated_zstd``, ``corrupt_zstd``, ``corrupt_warc``,
-``corrupt_parquet``) yields the records read before the break, then ONE
-quarantined record at the offset of the first record lost, whose text says
-that the rest of the file is lost. A file that cannot be read at all (not
-the format its name says, a Parquet file without a text column) raises
+reason (``invalid_utf8``, ``invalid_encoding`` (a declared charset, or a
+UTF-16/32 JSONL line, that does not decode), ``malformed_json``,
+``json_too_deep``, ``number_too_long``, ``bad_id`` (an id that is not a
+string or an integer: pipeline/decisions.py), ``empty_text``,
+``text_not_string``, ``too_large``, ``non_html_payload``, ``binary_payload``
+(NUL bytes / characters), ``no_main_text``, ``extraction_error``,
+``http_status:<code>`` (non-2xx WARC responses, e.g. redirects),
+``bad_content_length`` (a WARC record whose Content-Length does not match its
+block), ``record_error`` (any other exception one record raises; the file
+goes on with the next record)). A stream that breaks (``truncated_gzip``,
+``corrupt_gzip``, ``truncated_zstd``, ``corrupt_zstd``, ``corrupt_warc``, or
+``reader_error``: a reader broke in a way no rule foresaw) yields the records
+read before the break, then ONE quarantined record at the offset of the
+first record lost, whose text says that the rest of the file is lost (how
+many records that is cannot be known). Parquet knows its row counts: an
+unreadable row group is one ``corrupt_parquet`` row per record it held, and
+the other row groups are read. A file that cannot be read at all (not the
+format its name says, a Parquet file without a text column) raises
 ``UnreadableFile`` before anything is yielded; ``read_or_quarantine`` turns
 it into ONE quarantined row naming the file (``unreadable_file: <why>``),
-or re-raises it with ``[read] strict``.
+or re-raises it with ``[read] strict`` (which also re-raises what would be a
+``reader_error``).
 
 One module per format: ``jsonl.py``, ``parquet.py``, ``warc.py``,
 ``wet.py``; ``base.py`` holds the schema, the row buffer and the ``[read]``

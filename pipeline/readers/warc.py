@@ -90,7 +90,7 @@ def _quiet_iterator(stream):
     """warcio's ArchiveIterator without its stderr warning for a record
     that is not followed by its blank lines (a Content-Length shorter than
     the record): ``err_count`` still counts them, and the reader puts the
-    record in the ledger as ``truncated_record`` instead."""
+    record in the ledger as ``bad_content_length`` instead."""
     from warcio.archiveiterator import ArchiveIterator
 
     class Quiet(ArchiveIterator):
@@ -104,11 +104,13 @@ def read_archive(path: str, codec: str | None, kind: str, want: tuple[str, ...],
     """Every record of type ``want`` → ``to_text(rec, payload)`` → a row; a
     text under ``min_chars`` is quarantined as ``empty``.
 
-    A record whose Content-Length is shorter than its block (warcio finds
+    A record whose Content-Length does not match its block (warcio finds
     the record's end not followed by the two blank lines WARC requires) is
-    ``truncated_record``: its text would be cut anywhere, mid-word or
-    mid-tag. What follows is parsed as warcio recovers it (the next record
-    when the excess is one line, else ``corrupt_warc`` for the rest)."""
+    quarantined as ``bad_content_length``: too short, its text is cut
+    anywhere, mid-word or mid-tag; too long, it swallowed the start of the
+    next record. What follows is parsed as warcio recovers it (the next
+    record when the excess is one line, else ``corrupt_warc`` for the rest
+    of the file). Records are never kept with a text known to be damaged."""
     from warcio.exceptions import ArchiveLoadFailed
 
     stream = open_stream(path, codec)
@@ -154,7 +156,7 @@ def _record(rec, payload: bytes, truncated: bool, offset: int, kind: str, opts: 
     if len(payload) > opts.max_payload_bytes:
         return quarantine("too_large")
     if truncated:
-        return quarantine("truncated_record")
+        return quarantine("bad_content_length")
     try:
         text = to_text(rec, payload, url)
     except RecordQuarantined as q:
