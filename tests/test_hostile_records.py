@@ -114,6 +114,20 @@ def test_huge_line_and_corrupt_zstd(tmp_path):
     assert rows_of(egz) == []
 
 
+def test_batches_cut_by_text_size(tmp_path):
+    """1,000 records of max_chars (1M) CJK characters are 3 GB: more than an
+    Arrow string column holds (2 GiB). Batches are cut by text size too."""
+    from pipeline.readers.base import BATCH_CHARS
+
+    n = BATCH_CHARS // 900_000 + 2
+    p = tmp_path / "big.jsonl"
+    with open(p, "wb") as fh:
+        for i in range(n):
+            fh.write(jl({"text": "字" * 900_000}) + b"\n")
+    sizes = [b.num_rows for b in read_file(str(p), CFG)]
+    assert sum(sizes) == n and len(sizes) >= 2, sizes
+
+
 # ------------------------------------------------------------ item 9: BOMs --
 RECORDS = [{"id": f"r{i}", "text": f"{TEXT} Number {i}, café ☕."} for i in range(3)]
 
