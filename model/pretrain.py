@@ -82,6 +82,22 @@ def gpt_data(cfg: PretrainConfig, shards: str | Path, seq_length: int, cache: Pa
     return make
 
 
+def data_identity(manifest: dict, seed: int) -> dict:
+    """What a resumed run must share with its checkpoints (saved in each):
+    the tokenizer (sha256 of its model, vocabulary, EOD) and the data (the
+    shards' names and counts, and the data-order seed), so that the data
+    position means the same samples. Paths are left out: moved shards resume."""
+    import hashlib
+    import json
+
+    tok = manifest["tokenizer"]
+    shards = sorted(({k: s.get(k) for k in ("name", "split", "documents", "tokens", "bin_bytes")}
+                     for s in manifest["shards"]), key=lambda s: s["name"])
+    return {"tokenizer": {"sha256": tok["sha256"], "vocab_size": tok["vocab_size"], "eod": tok["eod"]},
+            "data": {"shards_sha256": hashlib.sha256(json.dumps(shards, sort_keys=True).encode()).hexdigest(),
+                     "documents": manifest["documents"], "tokens": manifest["tokens"], "seed": seed}}
+
+
 def pretrain(cfg: PretrainConfig, data: str | Path, out: str | Path, *, resume: bool = False,
              init_from: Optional[str | Path] = None, progress: bool = True) -> dict:
     """Run pretraining; returns a summary (final loss, checkpoint, paths)."""
@@ -90,11 +106,13 @@ def pretrain(cfg: PretrainConfig, data: str | Path, out: str | Path, *, resume: 
     from model.trainer import ModelSpec, Trainer
 
     out = Path(out)
-    shape = get_preset(cfg.preset, vocab=read_manifest(data)["tokenizer"]["vocab_size"], seq_length=cfg.seq_length)
+    manifest = read_manifest(data)
+    shape = get_preset(cfg.preset, vocab=manifest["tokenizer"]["vocab_size"], seq_length=cfg.seq_length)
     trainer = Trainer(cfg, model=ModelSpec(cfg.preset, shape, cfg.attention),
                       data=gpt_data(cfg, data, shape.seq_length, out / "index-cache"), loss=lm_loss,
                       out=out, name="pretrain", title=f"{cfg.preset} on {Path(data).name}",
-                      meta={"data": str(data)}, resume=resume, init_from=init_from, progress=progress)
+                      meta={"data": str(data)}, resume=resume, init_from=init_from, progress=progress,
+                      identity=data_identity(manifest, cfg.seed))
     return trainer.fit()
 
 
@@ -120,8 +138,16 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     cfg = PretrainConfig.load(load_config(args.config), args.recipe,
                               **{f.name: getattr(args, f.name, None) for f in fields(PretrainConfig)})
-    summary = pretrain(cfg, args.data, args.out, resume=args.resume, init_from=args.init_from,
-                       progress=not args.no_progress)
+    from model.checkpoint import CheckpointError
+    from model.trainer import NonFiniteError
+
+    try:
+        summary = pretrain(cfg, args.data, args.out, resume=args.resume, init_from=args.init_from,
+                           progress=not args.no_progress)
+    except (CheckpointError, NonFiniteError) as e:  # a clear one-line reason, exit 1
+        print(f"[pretrain] error: {e}", file=sys.stderr, flush=True)
+        destroy_parallel()
+        return 1
     report(summary, "pretrain")
     destroy_parallel()
     return 0

@@ -26,6 +26,7 @@ Run directory: ``log.jsonl``, ``checkpoints/iter_NNNNNNN``, ``loss.png``,
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -53,6 +54,9 @@ class TrainConfig:
         eval_interval, eval_iters: eval every n steps (0: never) on eval_iters held-out batches.
         save_interval, keep_checkpoints: checkpoint every n steps (0: only never), keep the newest k.
         log_interval: steps between progress-bar updates.
+        max_nonfinite_skips: steps with a non-finite loss or grad norm that are
+            skipped (no update, counted in the log as ``skipped``) before the
+            next one stops training with ``NonFiniteError`` (0: the first stops it).
         tp, pp: tensor / pipeline model-parallel sizes.
         seed: init and data-order seed.
         rampup_batch_size: megatron's [start, increment, ramp_samples]; absent = no ramp.
@@ -77,6 +81,7 @@ class TrainConfig:
     save_interval: int
     keep_checkpoints: int
     log_interval: int
+    max_nonfinite_skips: int
     tp: int
     pp: int
     seed: int
@@ -88,7 +93,8 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, not {v!r}")
-        for name in ("warmup_steps", "eval_interval", "save_interval", "keep_checkpoints", "seed"):
+        for name in ("warmup_steps", "eval_interval", "save_interval", "keep_checkpoints", "seed",
+                     "max_nonfinite_skips"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, not {v!r}")
@@ -122,6 +128,11 @@ class TrainConfig:
         if missing:
             raise ValueError(f"[{section}] lacks {missing} (config/default.toml holds every default)")
         return cls(**sec)
+
+
+class NonFiniteError(RuntimeError):
+    """Training met a non-finite loss or gradient norm (more than
+    ``max_nonfinite_skips`` times); nothing was updated or saved from it."""
 
 
 @dataclass
@@ -168,11 +179,16 @@ class Trainer:
     ``init_from``: a checkpoint (``iter_*`` or a ``checkpoints`` folder)
     whose weights start the run: fresh optimizer, step 0, data from the start.
     With both, a checkpoint of the run itself wins (resuming a run that was
-    initialised from another)."""
+    initialised from another).
+
+    ``identity``: what the run's checkpoints must agree on besides the model
+    shape, saved in each (e.g. ``{"tokenizer": {...}, "data": {...}}``): a
+    resume requires every entry to be equal, ``init_from`` the ``tokenizer``
+    (model/checkpoint.py ``CheckpointMismatch`` names each field that differs)."""
 
     def __init__(self, cfg: TrainConfig, *, model: ModelSpec, data: Callable, loss: Callable, out: str | Path,
                  name: str, title: str, meta: Optional[dict] = None, resume: bool = False,
-                 init_from: Optional[str | Path] = None, progress: bool = True):
+                 init_from: Optional[str | Path] = None, progress: bool = True, identity: Optional[dict] = None):
         import torch.distributed as dist
         from megatron.core import parallel_state as ps
 
@@ -180,6 +196,7 @@ class Trainer:
         from model.yi import init_parallel
 
         self.cfg, self.spec, self.loss, self.name, self.title = cfg, model, loss, name, title
+        self.identity = dict(identity or {})
         self.out = Path(out)
         self.ckpt_dir = self.out / "checkpoints"
         self.cuda = torch.cuda.is_available()
@@ -189,12 +206,14 @@ class Trainer:
         self._init_batch_calculator()
 
         self.model = model.build(tp=cfg.tp, pp=cfg.pp, bf16=self.cuda)
-        self.step, self.consumed, self.tokens = 0, 0, 0
+        self.step, self.consumed, self.tokens, self.nonfinite = 0, 0, 0, 0
         resuming = resume and self._has_checkpoints()
         if init_from is not None and not resuming:
             from model import checkpoint
 
-            st = checkpoint.load_weights(init_from, self.model)
+            shape = {k: v for k, v in model.config.to_dict().items() if k != "seq_length"}  # may grow
+            expect = {"shape": shape, **{k: v for k, v in self.identity.items() if k == "tokenizer"}}
+            st = checkpoint.load_weights(init_from, self.model, expect=expect)
             self._say(f"weights from {st['path']} (its step {st['step']}); fresh optimizer, step 0")
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.master = MasterWeights(self.params)
@@ -249,9 +268,11 @@ class Trainer:
     def _resume(self) -> None:
         from model import checkpoint
 
-        st = checkpoint.load_latest(self.ckpt_dir, self.model, self.optimizer, self.master.by_master())
+        st = checkpoint.load_latest(self.ckpt_dir, self.model, self.optimizer, self.master.by_master(),
+                                    expect={"shape": self.spec.config.to_dict(), **self.identity})
         if st is not None:
             self.step, self.consumed, self.tokens = st["step"], st["consumed_samples"], st["tokens"]
+            self.nonfinite = st.get("nonfinite_skips", 0)
             self.master.master_to_model()
             self._say(f"resumed from {st['path']} at step {self.step}")
 
@@ -260,7 +281,8 @@ class Trainer:
 
         return checkpoint.save(self.ckpt_dir, self.step, self.model, self.optimizer,
                                {"consumed_samples": self.consumed, "tokens": self.tokens, "preset": self.spec.name,
-                                "shape": self.spec.config.to_dict()},
+                                "shape": self.spec.config.to_dict(), "nonfinite_skips": self.nonfinite,
+                                **self.identity},
                                keep=self.cfg.keep_checkpoints, masters=self.master.by_master())
 
     # -- steps --------------------------------------------------------------
@@ -331,9 +353,22 @@ class Trainer:
                     p.grad.div_(self.dp_size)
         self.master.grads_to_master()
         gnorm = grad_norm_and_clip(self.master.masters, cfg.clip_grad)
-        self.optimizer.step()
-        self.master.master_to_model()
         loss = self._mean_loss(reduced)
+        finite = math.isfinite(loss) and math.isfinite(gnorm)  # the same on every rank (all-reduced)
+        if finite:
+            self.optimizer.step()
+            self.master.master_to_model()
+        else:
+            for m in self.master.masters:
+                m.grad = None
+            self.nonfinite += 1
+            if self.nonfinite > cfg.max_nonfinite_skips:
+                raise NonFiniteError(
+                    f"step {self.step + 1}: non-finite {'loss' if not math.isfinite(loss) else 'grad norm'} "
+                    f"(loss {loss}, grad norm {gnorm}) after {self.nonfinite - 1} skipped step(s) "
+                    f"(max_nonfinite_skips = {cfg.max_nonfinite_skips}); nothing was updated or saved from it: "
+                    f"the newest checkpoint in {self.ckpt_dir} is from the last finite state "
+                    f"(lower lr, check the data, or resume)")
         if self.cuda:
             torch.cuda.synchronize()
         dt = time.time() - t0
@@ -342,8 +377,13 @@ class Trainer:
         self.tokens += gb * seq
         tps = gb * seq / dt
         mfu = self.spec.config.flops_per_token() * tps / cfg.peak_flops if cfg.peak_flops and self.cuda else None
-        return {"step": self.step, "loss": loss, "lr": lr, "grad_norm": round(gnorm, 6), "global_batch": gb,
-                "tokens": self.tokens, "tokens_per_s": round(tps, 1), "mfu": None if mfu is None else round(mfu, 4)}
+        rec = {"step": self.step, "loss": loss, "lr": lr, "grad_norm": round(gnorm, 6), "global_batch": gb,
+               "tokens": self.tokens, "tokens_per_s": round(tps, 1), "mfu": None if mfu is None else round(mfu, 4)}
+        if not finite:
+            rec.update(skipped=True, nonfinite_skips=self.nonfinite)
+            self._say(f"step {self.step}: non-finite loss {loss} / grad norm {gnorm}: skipped, no update "
+                      f"({self.nonfinite} of max_nonfinite_skips = {cfg.max_nonfinite_skips})")
+        return rec
 
     def fit(self) -> dict:
         """Train to ``cfg.steps``: log, eval and checkpoint on their intervals;
@@ -353,7 +393,11 @@ class Trainer:
         loss = float("nan")
         t_run = time.time()
         while self.step < cfg.steps:
-            rec = self.train_step()
+            try:
+                rec = self.train_step()
+            except NonFiniteError:
+                self.log.close(self.title)
+                raise
             loss = rec["loss"]
             self.log.step(rec)
             last = self.step == cfg.steps
