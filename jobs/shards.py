@@ -7,7 +7,10 @@ One set of shards per (source, language) group (language from `lang`, else
 mixture per group ([pretrain.data] weights); every document ends with the EOD
 token (``<|endoftext|>``). Within a group, documents go to shard
 ``pmod(xxhash64(id), n)`` (n from ``docs_per_shard``) and are written in id
-order: the same input gives the same bytes. A ``heldout_rate`` share of all
+order: the same input gives the same bytes. Special-token text inside a
+document (``<|endoftext|>``, ``<|im_start|>``…) is tokenized as text
+(model/tokenizer.py ``YiTokenizer.encode``): the EOD appended here is a
+document's only special id. A ``heldout_rate`` share of all
 documents (by id hash) goes to the ``heldout.*`` shards instead, the eval set
 of pretraining (``"split": "valid"`` in the manifest).
 
@@ -94,10 +97,11 @@ def _shard_writer(output: str, model_proto: bytes, dtype: str, sha: str):
 
     def run(batches):
         import pyarrow as pa
-        import sentencepiece as spm
 
-        sp = spm.SentencePieceProcessor(model_proto=model_proto)
-        eod = sp.eos_id()
+        from model.tokenizer import YiTokenizer
+
+        tok = YiTokenizer.from_proto(model_proto)
+        eod = tok.eod
         state = {"shard": None, "docs": []}
 
         def flush():
@@ -123,7 +127,7 @@ def _shard_writer(output: str, model_proto: bytes, dtype: str, sha: str):
                     if state["shard"] is not None:
                         out.append(flush())
                     state.update(shard=shard, group=group, source=source, lang=lang, docs=[])
-                state["docs"].append(sp.encode(text) + [eod])
+                state["docs"].append(tok.encode(text) + [eod])
         if state["shard"] is not None:
             out.append(flush())
         if out:
@@ -156,9 +160,10 @@ def tokenize_corpus(spark, input_dir: str, output: str, tokenizer: str, *,
     model_path = Path(tokenizer)
     model_path = model_path / "tokenizer.model" if model_path.is_dir() else model_path
     proto = model_path.read_bytes()
-    import sentencepiece as spm
+    from model.tokenizer import YiTokenizer
 
-    vocab = spm.SentencePieceProcessor(model_proto=proto).get_piece_size()
+    tok = YiTokenizer.from_proto(proto, model_path)  # refuses a model that turns text into special ids
+    vocab = tok.vocab_size
     dtype = token_dtype(vocab)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,7 +224,7 @@ def tokenize_corpus(spark, input_dir: str, output: str, tokenizer: str, *,
     manifest = {
         "format": "megatron-core MMIDIDX v1, one sequence per document, EOD-terminated",
         "tokenizer": {"path": str(model_path), "sha256": sha,
-                      "vocab_size": vocab, "eod": 2},
+                      "vocab_size": vocab, "eod": tok.eod},
         "dtype": dtype,
         "input": str(input_dir),
         "documents": sum(g["documents"] for g in groups.values()),
