@@ -34,6 +34,7 @@ bytes.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,8 @@ from typing import Iterator
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, Window, functions as F, types as T
 
-from jobs.common import log, spark_session, split_duplicate_ids, write_parquet
+from jobs.common import (MANIFEST, OutputError, StagedOutput, _is_remote, check_output, config_sha256, log,
+                         spark_session, split_duplicate_ids, write_parquet)
 from pipeline.config import Config, load_config
 from pipeline.decisions import (DUPLICATE_ID, EXACT_DUPLICATE, KEPT, NEAR_DUPLICATE, NULL_ID,
                                 NULL_TEXT, QUARANTINED, REJECTED, STILL_KEPT)
@@ -50,6 +52,7 @@ from pipeline.dedup.minhash import MinHasher
 from pipeline.dedup.paragraph import ParagraphDedup
 from pipeline.dedup.substring import SubstringDedup
 
+JOB = "dedup"
 STAGE_NAMES = {"paragraph": "paragraph_dedup", "minhash": "minhash_dedup",
                "exact": "exact_dedup", "substring": "substring_dedup"}
 LEDGER_SCHEMA = "id string, stage string, decision string, reason string, duplicate_of string"
@@ -438,31 +441,90 @@ def _stage_counts(ledger: DataFrame, stage_names: list[str]) -> list[dict]:
     return out
 
 
-def write_outputs(spark, res: DedupResult, out: str, cfg: Config) -> None:
-    """OUT/corpus, OUT/clusters, OUT/ledger (deterministic Parquet), OUT/report."""
+def write_outputs(spark, res: DedupResult, out: str, cfg: Config, report: str | None = None) -> dict[str, dict]:
+    """OUT/corpus, OUT/clusters, OUT/ledger (deterministic Parquet), the
+    report (OUT/report unless ``report``, a local directory). Returns the
+    Parquet files' rows, sizes and sha256, by path relative to OUT."""
     parts = int(cfg.get("dedup.output_partitions", 4))
-    write_parquet(spark, res.kept, f"{out}/corpus", partitions=parts)
-    write_parquet(spark, res.clusters, f"{out}/clusters", sort_by=["id", "stage"], partitions=parts)
-    write_parquet(spark, res.ledger, f"{out}/ledger", sort_by=["id", "stage"], partitions=parts)
-    res.write_report(f"{out}/report")
+    rg = cfg.get("output.row_group_bytes")
+    files: dict[str, dict] = {}
+    for name, df, sort_by in (("corpus", res.kept, None), ("clusters", res.clusters, ["id", "stage"]),
+                              ("ledger", res.ledger, ["id", "stage"])):
+        written: list[dict] = []
+        write_parquet(spark, df, f"{out}/{name}", sort_by=sort_by, partitions=parts, row_group_bytes=rg,
+                      files_out=written)
+        files.update({f"{name}/{f['file']}": f for f in written})
+    res.write_report(report or f"{out}/report")
+    return files
+
+
+def _manifest(args, cfg: Config, res: DedupResult) -> dict:
+    return {"config_sha256": config_sha256(cfg), "config_sources": list(cfg.sources),
+            "inputs": {"args": [args.input]}, "options": {"stages": res.stages},
+            "counts": {c["stage"]: {k: v for k, v in c.items() if k != "stage"} for c in res.counts}}
+
+
+def _write_remote(spark, res: DedupResult, out: str, cfg: Config, args) -> None:
+    """An object-store OUT (s3a://...): renames are copies there, so no
+    staging; the previous manifest is deleted first and the new one written
+    last, the mark a reader checks."""
+    import tempfile
+
+    from pyarrow import fs as pafs
+
+    from pipeline.readers.streams import filesystem
+
+    fs, root = filesystem(out)
+    if fs.get_file_info(f"{root}/{MANIFEST}").type != pafs.FileType.NotFound:
+        fs.delete_file(f"{root}/{MANIFEST}")
+    with tempfile.TemporaryDirectory(prefix="yi-dedup-report-") as tmp:
+        files = write_outputs(spark, res, out, cfg, report=tmp)
+        if fs.get_file_info(f"{root}/report").type != pafs.FileType.NotFound:
+            fs.delete_dir_contents(f"{root}/report")
+        pafs.copy_files(tmp, f"{root}/report", source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
+    manifest = {**_manifest(args, cfg, res), "job": JOB, "complete": True,
+                "entries": ["clusters", "corpus", "ledger", "report", MANIFEST],
+                "files": {k: {"bytes": f["bytes"], "sha256": f["sha256"], "rows": f["rows"]} for k, f in files.items()}}
+    with fs.open_output_stream(f"{root}/{MANIFEST}") as fh:
+        fh.write((json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
 
 
 # --------------------------------------------------------------------- CLI --
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--input", required=True, help="Parquet dir with id, text (+ any columns)")
-    ap.add_argument("--output", required=True, help="output dir: corpus/, clusters/, ledger/, report/")
+    ap.add_argument("--output", required=True,
+                    help="output dir: corpus/, clusters/, ledger/, report/, _MANIFEST.json (new, empty or an earlier "
+                         "output of this job)")
     ap.add_argument("--config", help="TOML overriding config/default.toml")
     ap.add_argument("--stages", nargs="+", choices=list(STAGE_NAMES), help="default: [dedup] stages")
     ap.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace the contents of a non-empty OUT that is not an earlier output of this job")
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
-    spark = spark_session("yi-dedup", master=args.master)
     out = args.output.rstrip("/")
-    df = spark.read.parquet(args.input)
-    log(f"dedup: reading {args.input}")
-    res = run_dedup(spark, df, cfg, args.stages)
-    write_outputs(spark, res, out, cfg)
+    staged = None
+    try:   # before any work
+        check_output(out, [args.input], job=JOB, overwrite=args.overwrite)
+        if not _is_remote(out):
+            staged = StagedOutput(out, JOB).open()
+    except OutputError as e:
+        log(f"ERROR {e}")
+        return 2
+    try:
+        spark = spark_session("yi-dedup", master=args.master)
+        df = spark.read.parquet(args.input)
+        log(f"dedup: reading {args.input}")
+        res = run_dedup(spark, df, cfg, args.stages)
+        if staged is None:
+            _write_remote(spark, res, out, cfg, args)
+        else:
+            files = write_outputs(spark, res, staged.path(), cfg)
+            staged.publish(_manifest(args, cfg, res), files)
+    finally:
+        if staged is not None:
+            staged.close()
     for c in res.counts:
         log(f"{c['stage']}: in {c['in']} kept {c['kept']} rejected {c['rejected']} quarantined {c['quarantined']}")
     log(f"dedup done: {out}")

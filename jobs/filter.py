@@ -5,11 +5,18 @@
 
 IN: files or directories of WARC / WET / JSONL(.gz/.zst) / Parquet.
 OUT:
-  corpus/      kept documents, Parquet (zstd), partitioned by lang=
+  corpus/      kept documents, Parquet (zstd), in lang=xx/ folders (and a lang column)
   ledger/      one row per input record: where it ended and why, with scores
   quarantine/  records that could not be judged (bad input), with reasons
   report/      funnel.json / funnel.md / funnel.png, examples/<stage>.md,
                dedup report (report/dedup/)
+  _MANIFEST.json  written last: config hash, inputs, counts, every file
+               with its size and sha256 (python -m jobs.common verify OUT)
+
+OUT must be new, empty or an earlier output of this job (else --overwrite);
+it may not overlap an input. The run is written to OUT/.staging-<run>/ and
+published at the end (jobs/common.py StagedOutput): a failed or killed run
+leaves the previous output as it was.
 """
 from __future__ import annotations
 
@@ -17,12 +24,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from jobs.common import log, spark_session, write_parquet
+from jobs.common import (OutputError, StagedOutput, _is_remote, check_output, config_sha256, inputs_summary, log,
+                         spark_session, write_parquet)
 from jobs.steps import STEPS, Context, read_records
 from pipeline.config import Config, load_config
 from pipeline.decisions import DECISION_COLUMNS, KEPT, OUTPUT_STAGE, QUARANTINED, READ_STAGE, UNREADABLE_FILE
 from pipeline.ledger import check_invariant, compute_funnel
 
+JOB = "corpus-build"
 LEDGER_DROP = ("text", "meta")
 CORPUS_DROP = (*DECISION_COLUMNS, "duplicate_of", "n_chars_out")
 
@@ -35,6 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--strict", action="store_true", help="fail on an unreadable input file")
     p.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
     p.add_argument("--keep-work", action="store_true", help="keep OUT/_work intermediates")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the contents of a non-empty OUT that is not an earlier output of this job")
     return p.parse_args(argv)
 
 
@@ -59,21 +70,49 @@ def union_ledger(frames: list):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from pyspark.sql import functions as F
-
     from pipeline.readers import list_inputs
 
     cfg = load_config(args.config)
-    out = args.output.rstrip("/")
-    report = Path(out) / "report"
-    files, skipped = list_inputs(args.input)
+    try:
+        files, skipped = list_inputs(args.input)
+    except FileNotFoundError as e:
+        log(f"ERROR {e}")
+        return 2
     for s in skipped:
         log(f"WARNING not an input format, skipped: {s}")
     if not files:
         log(f"ERROR no input files under {args.input}")
         return 2
+    try:   # before any work: nothing is read, started or written when OUT is refused
+        if _is_remote(args.output):
+            raise OutputError(f"{args.output}: the corpus build writes its report and intermediates as files: give "
+                              "a local path (on a cluster, one every node mounts)")
+        check_output(args.output, [*args.input, *files], job=JOB, overwrite=args.overwrite, spark_paths=True)
+        staged = StagedOutput(args.output, JOB).open()
+    except OutputError as e:
+        log(f"ERROR {e}")
+        return 2
+    try:
+        manifest, parquet = build(args, cfg, files, staged)
+        staged.publish(manifest, parquet, keep_work=args.keep_work)
+    finally:
+        staged.close(keep=args.keep_work)
+    out = args.output.rstrip("/")
+    log(f"corpus shards: {out}/corpus   ledger: {out}/ledger   quarantine: {out}/quarantine")
+    log(f"funnel: {out}/report/funnel.png  ({out}/report/funnel.md, examples in {out}/report/examples/)")
+    log(f"manifest: {out}/_MANIFEST.json")
+    return 0
+
+
+def build(args, cfg: Config, files: list[str], staged: StagedOutput) -> tuple[dict, dict]:
+    """The run itself, every file under the staging directory; returns the
+    manifest's fields and the Parquet files' sizes and hashes."""
+    from pyspark.sql import functions as F
+
+    out = staged.path()
+    report = Path(staged.path("report"))
     spark = spark_session("yi-corpus-build", master=args.master)
-    ctx = Context(spark, cfg, f"{out}/_work", report)
+    ctx = Context(spark, cfg, staged.path("_work"), report)
     log(f"read: {len(files)} files on {spark.sparkContext.master}")
     docs, read_rows = read_records(ctx, files, args.strict or cfg.get("read.strict"))
     for row in read_rows.filter(F.col("reason").startswith(UNREADABLE_FILE)).select("source_file", "reason").collect():
@@ -100,13 +139,19 @@ def main(argv=None) -> int:
         everything = step.annotate(ctx, everything)
 
     ocfg = cfg.section("output")
+    rg = ocfg["row_group_bytes"]
     corpus = everything.filter(F.col("decision") == KEPT).drop(*[c for c in CORPUS_DROP if c in everything.columns])
-    write_parquet(spark, corpus, f"{out}/corpus", partition_by=["lang"], partitions=ocfg["partitions"],
-                  max_records_per_file=ocfg["shard_docs"], compression=ocfg["compression"])
-    write_parquet(spark, everything.drop(*LEDGER_DROP), f"{out}/ledger", partitions=2)
+    written: dict[str, list] = {"corpus": [], "ledger": [], "quarantine": []}
+    rows = {"corpus": write_parquet(spark, corpus, f"{out}/corpus", partition_by=["lang"], partitions=ocfg["partitions"],
+                                    max_records_per_file=ocfg["shard_docs"], compression=ocfg["compression"],
+                                    row_group_bytes=rg, files_out=written["corpus"])}
+    rows["ledger"] = write_parquet(spark, everything.drop(*LEDGER_DROP), f"{out}/ledger", partitions=2,
+                                   compression=ocfg["compression"], row_group_bytes=rg, files_out=written["ledger"])
     quarantine = everything.filter(F.col("decision") == QUARANTINED).select(
         "id", "source_file", "offset", "stage", "reason", F.substring("text", 1, 10_000).alias("text"), "meta")
-    write_parquet(spark, quarantine, f"{out}/quarantine", partitions=1)
+    rows["quarantine"] = write_parquet(spark, quarantine, f"{out}/quarantine", partitions=1,
+                                       compression=ocfg["compression"], row_group_bytes=rg,
+                                       files_out=written["quarantine"])
 
     counts = [r.asDict() for r in everything.groupBy("stage", "decision", "lang").agg(
         F.count("*").alias("docs"), F.sum("n_chars_in").alias("chars")).collect()]
@@ -126,13 +171,17 @@ def main(argv=None) -> int:
     write_funnel_report(report, funnel, reasons, everything, int(ocfg["examples_per_reason"]), cfg)
     for write in reports:
         write(report)
-    if not args.keep_work:
-        _rm(spark, ctx.work)
     log(f"done: {n_in:,} records (+{funnel.total_derived:,} parts of split documents) -> kept {funnel.total_kept:,}, rejected "
         f"{funnel.total_rejected:,}, quarantined {funnel.total_quarantined:,}")
-    log(f"corpus shards: {out}/corpus   ledger: {out}/ledger   quarantine: {out}/quarantine")
-    log(f"funnel: {report}/funnel.png  ({report}/funnel.md, examples in {report}/examples/)")
-    return 0
+    manifest = {
+        "config_sha256": config_sha256(cfg), "config_sources": list(cfg.sources),
+        "inputs": inputs_summary(args.input, files), "options": {"strict": bool(args.strict)},
+        "counts": {"input": n_in, "derived": funnel.total_derived, "kept": funnel.total_kept,
+                   "rejected": funnel.total_rejected, "quarantined": funnel.total_quarantined,
+                   "corpus_rows": rows["corpus"], "ledger_rows": rows["ledger"], "quarantine_rows": rows["quarantine"]},
+    }
+    parquet = {f"{part}/{f['file']}": f for part, fs in written.items() for f in fs}
+    return manifest, parquet
 
 
 def write_funnel_report(report: Path, funnel, reasons, everything, k: int, cfg: Config) -> None:
@@ -147,12 +196,6 @@ def write_funnel_report(report: Path, funnel, reasons, everything, k: int, cfg: 
                                             F.substring("text", 1, 2000).alias("text")).collect())
     write_funnel(funnel, report, extra={"reasons": reasons, "config_sources": list(cfg.sources)})
     write_examples([r.asDict() for r in ex], report / "examples")
-
-
-def _rm(spark, path: str) -> None:
-    jvm = spark._jvm
-    p = jvm.org.apache.hadoop.fs.Path(path)
-    p.getFileSystem(spark._jsc.hadoopConfiguration()).delete(p, True)
 
 
 if __name__ == "__main__":

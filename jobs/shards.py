@@ -34,7 +34,7 @@ import struct
 import sys
 from pathlib import Path
 
-from jobs.common import log, spark_session
+from jobs.common import OutputError, check_inputs_complete, check_output, log, spark_session
 from pipeline.config import load_config
 
 _INDEX_HEADER = b"MMIDIDX\x00\x00"
@@ -237,6 +237,11 @@ def tokenize_corpus(spark, input_dir: str, output: str, tokenizer: str, *,
     return manifest
 
 
+def _own_file(name: str) -> bool:
+    """A name this job writes into its output directory (a rerun resumes)."""
+    return name == MANIFEST or name.endswith((".bin", ".idx", ".done.json", ".tmp"))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--input", required=True, help="directory of Parquet files (text; id, source, lang used if present)")
@@ -245,6 +250,12 @@ def main(argv=None) -> int:
     ap.add_argument("--config", help="TOML overriding config/default.toml")
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
+    try:   # before any work: OUT apart from the input, holding nothing but shards
+        check_output(args.output, [args.input], job="shards", own_names=_own_file)
+        check_inputs_complete([args.input])
+    except OutputError as e:
+        log(f"ERROR {e}")
+        return 2
     spark = spark_session("yi-tokenize")
     tokenize_corpus(spark, args.input, args.output, args.tokenizer, **cfg.section("shards"))
     spark.stop()

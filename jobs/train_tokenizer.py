@@ -16,8 +16,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from jobs.common import log, spark_session
-from model.tokenizer import REPORT_FILE, TokenizerTrainer, bytes_per_token
+from jobs.common import OutputError, check_inputs_complete, check_output, log, spark_session
+from model.tokenizer import MODEL_FILE, REPORT_FILE, TokenizerTrainer, bytes_per_token
 from pipeline.config import load_config
 
 _BUCKETS = 100_000  # hash buckets for sampling: rates resolve to 1e-5
@@ -73,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         trainer = TokenizerTrainer.from_config(load_config(args.config), preset=args.preset)
     except ValueError as e:
         raise SystemExit(str(e)) from None
+    try:   # before any work: OUT apart from the input, holding nothing but a tokenizer
+        check_output(args.output, [args.input], job="tokenizer",
+                     own_names=lambda n: n in (MODEL_FILE, REPORT_FILE) or n.startswith(MODEL_FILE))
+        check_inputs_complete([args.input])
+    except OutputError as e:
+        log(f"ERROR {e}")
+        return 2
     log(f"tokenizer: sampling {args.input} on Spark (sample_rate={trainer.sample_rate}, heldout_rate={trainer.heldout_rate})")
     spark = spark_session("yi-tokenizer")
     train_df, held_df = sample_corpus(spark, args.input, trainer)
