@@ -285,6 +285,24 @@ def write_hf(state: dict, shape: ModelConfig, out: str | Path, tokenizer: str | 
     return publish(out, write)
 
 
+def check_tokenizer(ckpt: str | Path, tokenizer: str | Path) -> None:
+    """Refuse (``SystemExit``) a tokenizer other than the one the checkpoint
+    was trained with: another vocabulary size, or another model (sha256,
+    recorded in checkpoints since issue #11; older ones are checked by size)."""
+    from model.checkpoint import saved_state
+    from model.tokenizer import YiTokenizer
+
+    st, tok = saved_state(ckpt), YiTokenizer(tokenizer)
+    vocab = ModelConfig.from_dict(st["shape"]).vocab
+    if tok.vocab_size != vocab:
+        raise SystemExit(f"[convert] the tokenizer {tok.path} has {tok.vocab_size} pieces, the checkpoint's model a "
+                         f"vocabulary of {vocab}: export it with the tokenizer it was trained with")
+    saved = (st.get("tokenizer") or {}).get("sha256")
+    if saved and saved != tok.sha256:
+        raise SystemExit(f"[convert] the checkpoint was trained with the tokenizer sha256 {saved}, {tok.path} is "
+                         f"{tok.sha256}: export it with the tokenizer it was trained with")
+
+
 def load_checkpoint_model(ckpt: str | Path):
     """(model, config) from a checkpoint dir (``iter_*`` or the ``checkpoints``
     folder, newest complete one), on one process (tp = pp = 1)."""
@@ -319,14 +337,9 @@ def main(argv=None) -> int:
             ap.error("--to-hf needs --checkpoint")
         check_out(args.out, args.overwrite, args.checkpoint, args.tokenizer)  # before any loading
         if args.tokenizer:
-            from model.checkpoint import saved_state
-            from model.tokenizer import YiTokenizer
-
-            vocab, n = ModelConfig.from_dict(saved_state(args.checkpoint)["shape"]).vocab, \
-                YiTokenizer(args.tokenizer).vocab_size
-            if vocab != n:
-                raise SystemExit(f"[convert] the tokenizer {args.tokenizer} has {n} pieces, the checkpoint's model a "
-                                 f"vocabulary of {vocab}: export it with the tokenizer it was trained with")
+            check_tokenizer(args.checkpoint, args.tokenizer)
+        else:
+            print("[convert] no --tokenizer: the export holds no tokenizer files", file=sys.stderr)
         model, shape = load_checkpoint_model(args.checkpoint)
         path = write_hf(to_hf_state(_plain_state(model), shape), shape, args.out, args.tokenizer,
                         overwrite=args.overwrite)
@@ -366,6 +379,14 @@ def main(argv=None) -> int:
             raise SystemExit(f"weights do not match the model: {missing}")
         opt = torch.optim.AdamW(model.parameters())
         state = {"consumed_samples": 0, "tokens": 0, "preset": "from-hf", "shape": shape.to_dict()}
+        if (src / "tokenizer.model").is_file():  # its identity, checked by --resume/--init-from against the shards
+            from model.tokenizer import YiTokenizer
+
+            try:
+                t = YiTokenizer(src / "tokenizer.model")
+                state["tokenizer"] = {"sha256": t.sha256, "vocab_size": t.vocab_size, "eod": t.eod}
+            except ValueError as e:
+                print(f"[convert] note: {e}", file=sys.stderr)
         publish(out, lambda d: checkpoint.save(d, 0, model, opt, state))
         print(f"[convert] wrote {out}/iter_0000000 ({shape.num_params():,} parameters); continue with "
               f"`python -m model.pretrain --resume --out {out.parent}`", file=sys.stderr)

@@ -223,3 +223,37 @@ def test_from_hf_refuses_weights_of_another_vocabulary(exported, tmp_path):
     r = _cli("--from-hf", str(src), "--out", str(tmp_path / "run" / "checkpoints"))
     assert r.returncode != 0 and "tokenizer" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_export_refuses_a_tokenizer_other_than_the_checkpoints(ours, tok, tmp_path):
+    """Same vocabulary size, other pieces: the checkpoint records the sha256
+    of the tokenizer its shards were made with (model/pretrain.py)."""
+    from model import checkpoint
+    from model.tokenizer import TokenizerTrainer
+
+    model = ours[0]
+    checkpoint.save(tmp_path / "ckpt", 1, model, torch.optim.AdamW(model.parameters()),
+                    {"consumed_samples": 0, "tokens": 0, "preset": "yi-nano", "shape": SHAPE.to_dict(),
+                     "tokenizer": {"sha256": tok.sha256, "vocab_size": tok.vocab_size, "eod": tok.eod}})
+    other = TokenizerTrainer.from_config(vocab_size=SHAPE.vocab, character_coverage=0.995).train(
+        _english(200)[100:] + _english(40), tmp_path / "other")
+    assert other.sha256 != tok.sha256 and other.vocab_size == tok.vocab_size
+    r = _cli("--to-hf", "--checkpoint", str(tmp_path / "ckpt"), "--tokenizer", str(other.path),
+             "--out", str(tmp_path / "hf"))
+    assert r.returncode != 0 and tok.sha256[:12] in r.stderr and other.sha256[:12] in r.stderr, r.stderr[-2000:]
+    assert not (tmp_path / "hf").exists()
+    r = _cli("--to-hf", "--checkpoint", str(tmp_path / "ckpt"), "--tokenizer", str(tok.path.parent),
+             "--out", str(tmp_path / "hf"))
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_from_hf_records_the_shipped_tokenizer(exported, tok, tmp_path):
+    from model.checkpoint import saved_state
+
+    r = _cli("--from-hf", str(exported), "--out", str(tmp_path / "run" / "checkpoints"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    st = saved_state(tmp_path / "run" / "checkpoints")
+    assert st["tokenizer"] == {"sha256": tok.sha256, "vocab_size": tok.vocab_size, "eod": tok.eod}
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoints"]  # no staging left
+    r = _cli("--from-hf", str(exported), "--out", str(tmp_path / "run" / "checkpoints"))
+    assert r.returncode != 0 and "not empty" in r.stderr
