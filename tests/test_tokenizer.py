@@ -121,3 +121,20 @@ def test_a_model_that_matches_special_text_is_refused(tmp_path):
     (tmp_path / "tokenizer.model").write_bytes(proto.getvalue())
     with pytest.raises(ValueError, match="<\\|im_start\\|>.*retrain"):
         YiTokenizer(tmp_path)
+
+
+def test_hugging_face_tokenizer_gives_the_same_ids(trained, tmp_path):
+    """tokenizer.json (BPE merges rebuilt from the SentencePiece pieces) gives
+    our ids on every sample document and on runs that stress merge order
+    (repeated characters and spaces: ties between equal pieces)."""
+    from transformers import AutoTokenizer
+
+    from model.tokenizer import write_hf_tokenizer
+
+    tok = trained[1]
+    write_hf_tokenizer(tok, tmp_path, model_max_length=4096)
+    hf = AutoTokenizer.from_pretrained(tmp_path)
+    texts = _sample_texts() + [HOSTILE, " " * 37 + "x", "=" * 41, "aaaaaaaaa bbbb", "\t\t\n\n  \n", "１２３４５６", "𓀀"]
+    bad = [t[:60] for t in texts if hf.encode(t, add_special_tokens=False) != tok.encode(t)]
+    assert not bad, f"{len(bad)} of {len(texts)} texts differ, e.g. {bad[:3]}"
+    assert hf.model_max_length == 4096 and hf.pad_token_id == 0 and hf.eos_token_id == tok.eod
