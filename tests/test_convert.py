@@ -257,3 +257,23 @@ def test_from_hf_records_the_shipped_tokenizer(exported, tok, tmp_path):
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoints"]  # no staging left
     r = _cli("--from-hf", str(exported), "--out", str(tmp_path / "run" / "checkpoints"))
     assert r.returncode != 0 and "not empty" in r.stderr
+
+
+def test_from_hf_checks_config_and_ties(exported):
+    from safetensors.torch import load_file
+
+    from model.convert import _check_hf_config, check_hf_weights, shape_from_hf_config
+
+    cfg = json.loads((exported / "config.json").read_text())
+    _check_hf_config(cfg)
+    for bad, word in (({"model_type": "mistral"}, "model_type"), ({"attention_bias": True}, "attention_bias"),
+                      ({"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}, "yarn"),
+                      ({"hidden_act": "gelu"}, "hidden_act")):
+        with pytest.raises(SystemExit, match=word):
+            _check_hf_config({**cfg, **bad})
+    w = load_file(str(exported / "model.safetensors"))
+    del w["lm_head.weight"]
+    with pytest.raises(SystemExit, match="missing"):
+        check_hf_weights(w, shape_from_hf_config(cfg), cfg)
+    tied = check_hf_weights(w, shape_from_hf_config(cfg), {**cfg, "tie_word_embeddings": True})
+    assert tied["lm_head.weight"] is tied["model.embed_tokens.weight"]
