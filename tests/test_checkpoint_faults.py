@@ -292,3 +292,35 @@ def test_missing_files_are_named(shards, run, tmp_path, remove):
         checkpoint.load_weights(d, _nano(_vocab(shards)))
     with pytest.raises(checkpoint.CheckpointError, match="missing"):
         checkpoint.saved_state(d)
+
+
+def test_crafted_common_pt_and_storage_paths_are_refused(shards, run, tmp_path):
+    """Siblings of item 2: a payload in common.pt (read by saved_state, e.g.
+    convert's first look) and a .metadata naming storage outside the folder."""
+    import dataclasses
+
+    from torch.distributed.checkpoint import FileSystemReader
+
+    from model import checkpoint
+
+    marker = tmp_path / "pwned"
+    d = tmp_path / "iter_0000010"
+    shutil.copytree(run / "checkpoints" / "iter_0000010", d)
+    common = torch.load(d / "common.pt", weights_only=True)
+    torch.save({**common, "state": _Payload(marker, common["state"])}, d / "common.pt")
+    _seal(d)
+    with pytest.raises(checkpoint.CheckpointError, match=r"common\.pt.*refused"):
+        checkpoint.saved_state(d)
+    with pytest.raises(checkpoint.CheckpointError, match=r"common\.pt.*refused"):
+        checkpoint.load_weights(d, _nano(_vocab(shards)))
+    assert not marker.exists()
+
+    e = tmp_path / "escape" / "iter_0000010"
+    shutil.copytree(run / "checkpoints" / "iter_0000010", e)
+    md = FileSystemReader(str(e)).read_metadata()
+    md.storage_data = {k: dataclasses.replace(v, relative_path="../../" + v.relative_path)
+                       for k, v in md.storage_data.items()}
+    (e / ".metadata").write_bytes(pickle.dumps(md))
+    _seal(e)
+    with pytest.raises(checkpoint.CheckpointError, match="outside the checkpoint"):
+        checkpoint.load_weights(e, _nano(_vocab(shards)))
