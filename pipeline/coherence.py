@@ -34,6 +34,7 @@ import math
 import random
 import re
 from collections import Counter
+from itertools import chain
 from pathlib import Path
 from typing import ClassVar, Sequence
 
@@ -72,16 +73,30 @@ class TfIdf:
     def __init__(self, idf: dict[str, float], unseen_idf: float):
         self.idf, self.unseen = idf, unseen_idf
 
+    def weights(self, counts: Counter) -> tuple[dict[str, float], float]:
+        """Unnormalized weights (in ``counts``' order) and their L2 norm."""
+        get, unseen, log_tf = self.idf.get, self.unseen, _LOG_TF
+        vec = {t: (log_tf[c] if c < _N_LOG_TF else 1.0 + math.log(c)) * get(t, unseen) for t, c in counts.items()}
+        return vec, math.sqrt(sum(v * v for v in vec.values())) or 1.0
+
     def vector(self, counts: Counter) -> dict[str, float]:
-        vec = {t: (1.0 + math.log(c)) * self.idf.get(t, self.unseen) for t, c in counts.items()}
-        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        vec, norm = self.weights(counts)
         return {t: v / norm for t, v in vec.items()}
 
     def cosine(self, a: Counter, b: Counter) -> float:
-        va, vb = self.vector(a), self.vector(b)
-        if len(va) > len(vb):
-            va, vb = vb, va
-        return sum(v * vb.get(t, 0.0) for t, v in va.items())
+        """Dot product of the normalized vectors, summed in the order of the
+        shorter one. Terms of tokens the longer one lacks are 0.0 and not
+        added (all terms are >= 0, so the sum is the same float); the longer
+        vector is never normalized whole."""
+        (wa, na), (wb, nb) = self.weights(a), self.weights(b)
+        if len(wa) > len(wb):
+            (wa, na), (wb, nb) = (wb, nb), (wa, na)
+        return sum(((v / na) * (wb[t] / nb) for t, v in wa.items() if t in wb), 0.0)
+
+
+# 1 + ln(c) for the common small counts (the same floats as computing it).
+_N_LOG_TF = 1024
+_LOG_TF = [0.0] + [1.0 + math.log(c) for c in range(1, _N_LOG_TF)]
 
 
 def paragraphs(text: str, min_para_chars: int) -> list[tuple[int, str]]:
@@ -111,7 +126,7 @@ def break_similarities(text: str, tfidf: TfIdf, window_chars: int, min_side_char
     """(offset, similarity) of every paragraph break with at least
     ``min_side_chars`` of text on both sides."""
     paras = paragraphs(text, min_para_chars)
-    counts = [Counter(coherence_tokens(p)) for _, p in paras]
+    toks = [coherence_tokens(p) for _, p in paras]
     lengths = [len(p) for _, p in paras]
     total = sum(lengths)
     out, before = [], 0
@@ -119,16 +134,18 @@ def break_similarities(text: str, tfidf: TfIdf, window_chars: int, min_side_char
         before += lengths[i - 1]
         if before < min_side_chars or total - before < min_side_chars:
             continue
-        left, n, j = Counter(), 0, i - 1
+        # Each window counts its paragraphs' tokens outwards from the break
+        # (left: i-1, i-2, ...; right: i, i+1, ...), first-seen order.
+        n, j = 0, i - 1
         while j >= 0 and n < window_chars:
-            left.update(counts[j])
             n += lengths[j]
             j -= 1
-        right, n, j = Counter(), 0, i
+        left = Counter(chain.from_iterable(toks[k] for k in range(i - 1, j, -1)))
+        n, j = 0, i
         while j < len(paras) and n < window_chars:
-            right.update(counts[j])
             n += lengths[j]
             j += 1
+        right = Counter(chain.from_iterable(toks[i:j]))
         out.append((paras[i][0], tfidf.cosine(left, right)))
     return out
 

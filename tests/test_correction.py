@@ -169,3 +169,33 @@ def test_unicode_line_and_paragraph_separators_become_newlines():
     doc = correct(paras[0] + "\u2029" + paras[1] + "\u2028" + paras[2])
     assert doc.text == paras[0] + "\n\n" + paras[1] + "\n" + paras[2]
     assert doc.edits["whitespace_normalized"] == 2
+
+
+def test_boilerplate_prefilter_never_skips_a_match():
+    """maybe_boilerplate (the cheap test before BOILERPLATE_RE) is False only
+    where the regex cannot match: on every boilerplate line above, their
+    upper/title-case variants, and every short line of data/sample."""
+    import re
+
+    from pipeline.correction import BOILERPLATE_RE, IGNORECASE_ASCII_TWINS, maybe_boilerplate
+
+    # the non-ASCII characters re.I matches to an ASCII letter (BMP; none above)
+    letter = re.compile("(?i)[a-z]")
+    assert {c for c in map(chr, range(0x80, 0x10000)) if letter.fullmatch(c)} == set(IGNORECASE_ASCII_TWINS)
+    lines = ["Skip to main content", "Home | Downloads | Documentation | Contact", "Home > Docs > Debian Reference",
+             "We use cookies to improve your experience. Accept all cookies", "Share on Facebook", "Read more \u00bb",
+             "Copyright \u00a9 2024 Example Ltd. All rights reserved.", "Privacy Policy | Terms of Use", "  next page >> ",
+             "\u00a9 2019", "\u9996\u9875 > \u6587\u6863 > Debian", "\u4eacICP\u5907 12345678\u53f7", " \u641c\u7d22 ",
+             "Log In", "\u0130\u0131\u017f\u212a", "cli\u0307ck here", "CLICK HERE", "\u017fhare on twitter",
+             "Coo\u212aie policy", "this website uses cookies"]
+    lines += [v for ln in list(lines) for v in (ln.upper(), ln.title(), ln.lower())]
+    for text, _, _ in sample_records({"nav_only", "cookie_banner"}):
+        lines += text.split("\n")
+    for d in document(EN_PARAGRAPHS, 0, 12).split("\n") + document(ZH_PARAGRAPHS, 0, 12).split("\n"):
+        lines.append(d)
+    hits = 0
+    for ln in lines:
+        if BOILERPLATE_RE.search(ln):
+            hits += 1
+            assert maybe_boilerplate(ln), ln
+    assert hits >= 40
