@@ -55,13 +55,15 @@ corpus: setup ## build the corpus: INPUT=dir OUTPUT=dir [CONFIG=file]
 	$(PY) jobs/filter.py --input $(INPUT) --output $(OUTPUT) $(if $(CONFIG),--config $(CONFIG))
 
 demo: setup ## the whole pipeline on the bundled sample: corpus build, then a tiny model
+	@# out/demo is the corpus job's own output (a rerun replaces it; a foreign file there is refused),
+	@# so the model goes beside it, in out/demo-train.
 	$(PY) jobs/filter.py --input data/sample --output out/demo
-	$(MAKE) --no-print-directory demo-train CORPUS=out/demo/corpus TRAIN_OUT=out/demo/train
+	$(MAKE) --no-print-directory demo-train CORPUS=out/demo/corpus TRAIN_OUT=out/demo-train
 	@echo
 	@echo "demo done:"
 	@echo "  corpus shards   out/demo/corpus/lang=*/   (ledger: out/demo/ledger, quarantine: out/demo/quarantine)"
 	@echo "  funnel          out/demo/report/funnel.png  (funnel.md, examples/, dedup/, perplexity/)"
-	@echo "  model           out/demo/train/run  (checkpoints, log.jsonl, loss.png)"
+	@echo "  model           out/demo-train/run  (checkpoints, log.jsonl, loss.png)"
 
 clean:
 	rm -rf out spark-warehouse metastore_db derby.log .pytest_cache
