@@ -241,7 +241,8 @@ def make_copies(n: int, root: Path, texts) -> list[Path]:
     for k in range(1, n):
         d = root / f"copy-{k}"
         dirs.append(d)
-        if (d / "_DONE").exists():
+        done = root / f"copy-{k}.done"  # outside the input dir (not an input format)
+        if done.exists():
             continue
         sc = sc or Scrambler(texts())
         if d.exists():
@@ -255,7 +256,7 @@ def make_copies(n: int, root: Path, texts) -> list[Path]:
                 _copy_parquet(f, out, k, sc)
             else:
                 _copy_archive(f, out, k, sc)
-        (d / "_DONE").write_text("")
+        done.write_text("")
     return dirs
 
 
@@ -265,7 +266,8 @@ def make_small_files(k: int, root: Path) -> tuple[Path, Path]:
     import pyarrow.parquet as pq
 
     many, one = root / f"small-{k}", root / f"small-{k}-one"
-    if not (many / "_DONE").exists():
+    done = root / f"small-{k}.done"
+    if not done.exists():
         for d in (many, one):
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir(parents=True)
@@ -280,7 +282,7 @@ def make_small_files(k: int, root: Path) -> tuple[Path, Path]:
         per = -(-len(recs) // k)
         for i in range(k):
             (many / f"part-{i:05d}.jsonl").write_text("".join(recs[i * per:(i + 1) * per]), encoding="utf-8")
-        (many / "_DONE").write_text("")
+        done.write_text("")
     return many, one
 
 
@@ -405,10 +407,12 @@ class TreeSampler(threading.Thread):
             self.stop.wait(self.every)
 
 
-def run_job(inputs: list[Path], out: Path, log_path: Path) -> dict:
+def run_job(inputs: list[Path], out: Path, log_path: Path, driver_memory: str | None = None) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PYTHONHASHSEED": "0", "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": PY,
            "PYSPARK_DRIVER_PYTHON": PY, "PYTHONPATH": str(REPO)}
+    if driver_memory:  # spark-submit's --driver-memory wins over the job's spark.driver.memory
+        env["PYSPARK_SUBMIT_ARGS"] = f"--driver-memory {driver_memory} pyspark-shell"
     cmd = [PY, "jobs/filter.py", "--input", *map(str, inputs), "--output", str(out)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
@@ -508,6 +512,10 @@ def write_report(out: Path, res: dict) -> None:
     _plot(out, res)
 
 
+def _save(out: Path, res: dict) -> None:
+    (out / "report.json").write_text(json.dumps(res, indent=1, sort_keys=True))
+
+
 def _plot(out: Path, res: dict) -> None:
     import matplotlib
 
@@ -547,6 +555,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(REPO / "out" / "bench" / "data"), help="where the scaled copies go")
     ap.add_argument("--out", default=str(REPO / "out" / "bench" / "cascade"))
     ap.add_argument("--keep-runs", action="store_true", help="keep each run's output directory")
+    ap.add_argument("--driver-memory", help="e.g. 6g: the JVM heap of local[*] (driver and executors in one "
+                    "JVM); default: the job's own (jobs/common.py)")
     args = ap.parse_args(argv)
     out, data = Path(args.out), Path(args.data)
     out.mkdir(parents=True, exist_ok=True)
@@ -581,7 +591,8 @@ def main(argv=None) -> int:
         dirs = make_copies(n, data, texts)
         print(f"{n}x: python jobs/filter.py ...", file=sys.stderr)
         run_out = out / f"run-{n}x"
-        job = run_job(dirs, run_out, out / f"job-{n}x.log")
+        job = run_job(dirs, run_out, out / f"job-{n}x.log", args.driver_memory)
+        job["driver_memory"] = args.driver_memory or "job default"
         if not args.keep_runs:
             shutil.rmtree(run_out, ignore_errors=True)
         docs = job["funnel_total"]["input"] - job["funnel_total"]["derived"]
@@ -594,6 +605,8 @@ def main(argv=None) -> int:
         jobs[n] = job
         print(f"{n}x: {job['wall_s']:.0f} s wall, {job['cpu_s']:.0f} CPU s, {job['cpu_h_per_tb_text']:.0f} CPU-h/TB",
               file=sys.stderr)
+        res["jobs"] = [jobs[k] for k in sorted(jobs)]
+        _save(out, {**prev, **res})  # a long series keeps what it measured so far
     res["jobs"] = [jobs[k] for k in sorted(jobs)]
     if args.small_files:
         many, one = make_small_files(args.small_files, data)
