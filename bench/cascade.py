@@ -14,8 +14,9 @@ Three measurements:
    starts. This is the per-core cost of each stage, free of Spark.
 2. The whole job (``python jobs/filter.py``, every stage, dedup included,
    local[*]) on N x the sample for each ``--scales`` N: wall time, CPU
-   seconds of the driver, JVM and Python workers (rusage of the process
-   tree, cross-checked by sampling), peak RSS of the tree (sampled every
+   seconds of the driver, JVM and Python workers (sampled per process with
+   psutil: rusage misses the JVM, which py4j never reaps; the larger of the
+   two is reported), peak RSS of the tree (sampled every
    0.25 s with psutil: JVM, Python workers, driver), and the phase times
    from the job's own timestamped progress lines (jobs/common.log): read,
    row cascade, coherence split, each dedup stage, safety, perplexity
@@ -474,7 +475,9 @@ def write_report(out: Path, res: dict) -> None:
     (out / "report.json").write_text(json.dumps(res, indent=1, sort_keys=True))
     L = ["# Corpus job at scale (bench/cascade.py)", "",
          f"Machine: {res['cores']} cores; commit {res.get('commit', '?')}. Text = UTF-8 bytes of the extracted "
-         "text the readers produce (per TB of it: CPU-hours); file = input file bytes (compressed).", ""]
+         "text the readers produce (per TB of it: CPU-hours); file = input file bytes (compressed). CPU s: "
+         "driver + JVM + Python workers, sampled per process. Peak RSS: sum over the job's process tree "
+         "(local[*]: executors live in the driver's JVM).", ""]
     if res.get("stages"):
         L += ["## Row-local stages, one core, in process (1x sample)", "",
               "| stage | docs in | docs/s | MB/s (its input text) | CPU-h per TB of raw text |", "|---|---:|---:|---:|---:|"]
