@@ -44,6 +44,24 @@ def _code_zip() -> str:
     return str(path)
 
 
+def local_heap() -> str:
+    """The JVM heap when we start Spark ourselves (``python jobs/x.py``, local
+    mode: driver and executors share this one heap). ``YI_SPARK_DRIVER_MEMORY``
+    (e.g. ``12g``) wins; else 40 % of the machine's memory, between 2 and 16
+    GiB. A fixed 2g made the 10x-sample build (60 MB of input) fail in
+    substring dedup with "Not enough memory to build and broadcast the table"
+    (bench/cascade.py); the 30x build peaks at 6.1 GB of JVM. Under
+    spark-submit the heap is spark-submit's ``--driver-memory``."""
+    env = os.environ.get("YI_SPARK_DRIVER_MEMORY", "").strip()
+    if env:
+        return env
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "2g"
+    return f"{max(2, min(16, int(total * 0.4) >> 30))}g"
+
+
 def spark_session(app: str, master: str | None = None, conf: dict | None = None):
     """Get (or create) the SparkSession. Without spark-submit and without a
     master, runs on local[*]. Ships our code to executors."""
@@ -60,7 +78,7 @@ def spark_session(app: str, master: str | None = None, conf: dict | None = None)
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.shuffle.partitions": "8",
         "spark.ui.showConsoleProgress": "false",
-        "spark.driver.memory": "2g",
+        "spark.driver.memory": local_heap(),
         # The dedup cascade builds deep plans; printing them whole for the SQL
         # UI can exhaust the driver heap. Cap the plan string.
         "spark.sql.maxPlanStringLength": "65536",

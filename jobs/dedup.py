@@ -302,7 +302,9 @@ def substring_stage(docs: DataFrame, params: dict) -> StageOut:
     win = docs.select("id", "text").mapInArrow(windows, "id string, pos int, h long")
     dup = win.groupBy("h").agg(F.min("id").alias("first"), F.max("id").alias("last")) \
         .where(F.col("first") != F.col("last")).select("h", "first")
-    rm = _cut_lineage(win.join(dup, "h").where(F.col("id") != F.col("first"))
+    # Sort-merge join (it spills): both sides grow with the corpus, and a
+    # broadcast of ``dup`` that AQE picks at run time can exhaust the heap.
+    rm = _cut_lineage(win.join(dup.hint("merge"), "h").where(F.col("id") != F.col("first"))
                   .groupBy("id").agg(F.array_sort(F.collect_set("pos")).alias("_pos")))
 
     kept, decided = _remove_and_decide(docs, rm, "_pos", lambda t, p: sd.remove(t, p)[:2], STAGE_NAMES["substring"])
