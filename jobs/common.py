@@ -380,6 +380,8 @@ def check_output(out: str, inputs: Iterable[str], *, job: str, overwrite: bool =
     entries = sorted(e for e in os.listdir(real) if not _internal(e))
     if not entries or overwrite:
         return out
+    if own_names is None and _interrupted_publish(real) is not None:
+        return out  # StagedOutput.open restores the previous run first, under the lock
     if own_names is not None:
         foreign = [e for e in entries if not own_names(e)]
     else:
@@ -390,11 +392,8 @@ def check_output(out: str, inputs: Iterable[str], *, job: str, overwrite: bool =
         ours = set(man.get("entries", [])) | {MANIFEST} if man else set()
         foreign = [e for e in entries if e not in ours]
     if foreign:
-        leftover = [e for e in os.listdir(real) if e.startswith(OLD_PREFIX)]
-        hint = (f" (an earlier run was interrupted while publishing: its previous output is in {leftover[0]})"
-                if leftover and not os.path.exists(os.path.join(real, MANIFEST)) else "")
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise OutputError(f"{out} is not empty and not an output of {job}: {shown}{hint}; pass --overwrite to "
+        raise OutputError(f"{out} is not empty and not an output of {job}: {shown}; pass --overwrite to "
                           "replace its contents, or choose a new or empty directory")
     return out
 
@@ -466,6 +465,37 @@ def _remove_inside(path: str, root: str) -> None:
         os.unlink(path)
 
 
+def _interrupted_publish(root: str) -> str | None:
+    """The ``.old-<run>`` folder of a publish that was cut between moving
+    the previous run aside and committing the new manifest (OUT then has no
+    manifest, the previous run's complete manifest is in that folder), else None."""
+    if os.path.lexists(os.path.join(root, MANIFEST)):
+        return None
+    olds = sorted(e for e in os.listdir(root) if e.startswith(OLD_PREFIX)
+                  and os.path.isfile(os.path.join(root, e, MANIFEST)))
+    return os.path.join(root, olds[-1]) if olds else None
+
+
+def roll_back_interrupted_publish(root: str) -> bool:
+    """Put the previous run back when a publish was interrupted (see
+    ``_interrupted_publish``): the half-moved new entries are deleted (they
+    were never committed), the previous run's entries and manifest return.
+    Call with OUT's lock held. True when something was rolled back."""
+    old = _interrupted_publish(root)
+    if old is None:
+        return False
+    log(f"output: a publish into {root} was interrupted; restoring the previous run from {os.path.basename(old)}")
+    for e in sorted(os.listdir(root)):
+        if not _internal(e):
+            _remove_inside(os.path.join(root, e), root)
+    for e in sorted(os.listdir(old)):
+        if e != MANIFEST:
+            os.replace(os.path.join(old, e), os.path.join(root, e))
+    os.replace(os.path.join(old, MANIFEST), os.path.join(root, MANIFEST))  # commit the previous run again
+    os.rmdir(old)
+    return True
+
+
 class StagedOutput:
     """A local output directory written as one run: the job writes
     everything under ``OUT/.staging-<run>/`` (``path(...)``), and ``publish``
@@ -499,6 +529,7 @@ class StagedOutput:
             os.close(fd)
             raise OutputError(f"{self.out}: another run is writing this output directory") from None
         self._lock = fd
+        roll_back_interrupted_publish(self.root)
         for e in os.listdir(self.root):
             if e.startswith((STAGING_PREFIX, OLD_PREFIX)):
                 log(f"output: removing {e}, left by an interrupted run")

@@ -307,3 +307,30 @@ def test_corpus_and_ledger_row_groups_hold_every_row_of_a_small_file(first):
     _, _, out = first
     for f in list((out / "corpus").rglob("*.parquet")) + list((out / "ledger").rglob("*.parquet")):
         assert pq.ParquetFile(f).metadata.num_row_groups == 1, f
+
+
+def test_publish_cut_between_its_renames_is_rolled_back_to_the_previous_run(tmp_path):
+    """kill -9 inside publish, after the previous run was moved aside and
+    before the new manifest: the next run finds no manifest, a half-moved new
+    entry and the previous run in .old-<run>. It must restore the previous
+    run (not delete it as a leftover), then work as usual."""
+    from jobs.common import OLD_PREFIX, StagedOutput, check_output
+
+    out = tmp_path / "out"
+    old = out / f"{OLD_PREFIX}20260101T000000-1"
+    (old / "corpus").mkdir(parents=True)
+    (old / "corpus" / "part-0.parquet").write_bytes(b"previous run")
+    (old / "report").mkdir()
+    (old / MANIFEST).write_text(json.dumps({"job": corpus_build.JOB, "complete": True,
+                                            "entries": ["corpus", "report", MANIFEST]}))
+    (out / "corpus").mkdir()
+    (out / "corpus" / "part-0.parquet").write_bytes(b"new run, never committed")
+    check_output(str(out), [], job=corpus_build.JOB)  # ours: not refused as a foreign directory
+    staged = StagedOutput(str(out), corpus_build.JOB).open()
+    try:
+        assert (out / "corpus" / "part-0.parquet").read_bytes() == b"previous run"
+        assert (out / "report").is_dir() and (out / MANIFEST).is_file()
+        assert not [e for e in os.listdir(out) if e.startswith(OLD_PREFIX)]
+    finally:
+        staged.close()
+    assert sorted(os.listdir(out)) == sorted(["corpus", "report", MANIFEST, ".lock"])
