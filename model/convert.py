@@ -322,6 +322,16 @@ def _plain_state(model) -> dict:
 
 
 def main(argv=None) -> int:
+    from model.checkpoint import CheckpointError
+
+    try:
+        return _main(argv)
+    except (CheckpointError, FileNotFoundError) as e:  # a refused, damaged or missing checkpoint: one line, no traceback
+        print(f"[convert] error: {e}", file=sys.stderr)
+        return 1
+
+
+def _main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--to-hf", action="store_true", help="checkpoint → HF LlamaForCausalLM folder")

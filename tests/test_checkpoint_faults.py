@@ -125,6 +125,7 @@ def test_malicious_metadata_never_runs(shards, run, tmp_path):
                         "--out", str(tmp_path / "hf")], cwd=REPO, env=ENV, capture_output=True, text=True)
     assert r.returncode != 0 and not marker.exists()
     assert ".metadata" in r.stderr and "not allowed" in r.stderr, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr, r.stderr[-2000:]  # one clear line, like every other refusal
     assert not (tmp_path / "hf" / "model.safetensors").exists()
 
     # resume: the crafted checkpoint is refused by name, the previous one is used
