@@ -446,11 +446,8 @@ def verify_output(out: str | Path, *, under: str = "", sha256: bool = True) -> l
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _remove_inside(path: str, root: str) -> None:

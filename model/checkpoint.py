@@ -334,11 +334,8 @@ def _dcp_load(sharded_state_dict: dict, path: Path) -> dict:
 
 # -- integrity -----------------------------------------------------------------
 def _sha256(f: Path) -> str:
-    h = hashlib.sha256()
     with open(f, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 24), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def write_checksums(path: str | Path) -> Path:
