@@ -42,6 +42,7 @@ class Context:
     cfg: Config
     work: str
     report: Path
+    input_ids: object = None  # every id the read stage gave (set by read_records): derived ids must avoid them
 
     def materialize(self, df, name: str):
         """Write an intermediate and read it back: later actions reuse it
@@ -140,6 +141,7 @@ def read_records(ctx: Context, files: list[str], strict: bool):
     records = paths.mapInArrow(read_partition, spark_schema(READ_SCHEMA))
     records = records.withColumn("n_chars_in", F.coalesce(F.length("text"), F.lit(0)).cast("long"))
     records = ctx.materialize(records, "read")
+    ctx.input_ids = records.select("id").where(F.col("id").isNotNull()).distinct()
     return split_decided(records)
 
 
@@ -239,6 +241,7 @@ class CoherenceSplit(Step):
                                     as_stage=SPLIT_STAGE, reason_prefix=PART_PREFIX)
 
         parts = ctx.materialize(cand.mapInArrow(split_partition, spark_schema(schema)), "split")
+        parts = _avoid_input_ids(ctx, parts)
         kept_parts, rejected_parts = split_decided(parts)
         parents = parts.select(F.col("parent_id").alias("id")).distinct()
         split = decide(docs.join(parents, "id", "left_semi"), REJECTED, stage_class("coherence").name,
@@ -247,6 +250,26 @@ class CoherenceSplit(Step):
         log(f"  {SPLIT_STAGE:<12} {n_split:,} documents split into {n_parts:,} parts, {n_rejected:,} parts rejected")
         docs = docs.join(parents, "id", "left_anti").unionByName(kept_parts)
         return StepResult(docs, split.unionByName(rejected_parts), [SPLIT_STAGE])
+
+
+def _avoid_input_ids(ctx, parts):
+    """A part is ``<id>-p<k>``, unless an input record already holds that id
+    (ids are the input's, any string): then ``<id>-p<k>~<16 hex of
+    sha256(parent id, part text)>``, so that ids stay unique in the ledger
+    and the corpus (pipeline/decisions.py)."""
+    from pyspark.sql import functions as F
+
+    if ctx.input_ids is None:
+        return parts
+    taken = parts.select("id").join(ctx.input_ids, "id", "left_semi")
+    if not taken.limit(1).count():
+        return parts
+    log(f"  {SPLIT_STAGE:<12} {taken.count():,} part ids were input ids too: they get a content-hash suffix")
+    cols = parts.columns
+    suffix = F.substring(F.sha2(F.concat_ws("\x00", "parent_id", "text"), 256), 1, 16)
+    return (parts.join(taken.withColumn("_taken", F.lit(True)), "id", "left")
+            .withColumn("id", F.when(F.col("_taken"), F.concat("id", F.lit("~"), suffix)).otherwise(F.col("id")))
+            .select(*cols))
 
 
 class Dedup(Step):

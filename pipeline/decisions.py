@@ -31,6 +31,11 @@ those columns: by ``text``) keeps it and goes on; every later one is
 quarantined with reason ``DUPLICATE_ID`` (by the corpus job at ``read``, by
 the dedup job at its first stage).
 
+Derived ids: a part of a split document is ``<id>-p<k>`` (``parent_id`` =
+``<id>``); when an input record already holds that id, the part's id gets
+``~`` and 16 hex digits of sha256(parent id, part text) (jobs/steps.py
+``CoherenceSplit``), so a derived id never repeats an input id.
+
 Reader reasons that need a word here (the full list is in
 pipeline/readers/__init__.py): ``BAD_ID`` above; ``RECORD_ERROR`` for a
 record whose reading raised an exception no reader rule foresaw (the

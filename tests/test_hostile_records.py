@@ -346,3 +346,43 @@ def test_many_small_files_few_tasks(spark, tmp_path):
     assert len(rows) == 60 * 3 + 1 and rows[-1]["reason"].startswith("unreadable_file")
     parts = list((Path(ctx.work) / "read").glob("part-*.parquet"))
     assert 1 <= len(parts) <= 2 * spark.sparkContext.defaultParallelism, len(parts)  # tasks, not files
+
+
+SPLITTING_DOC = "07f47e20-9051-c815-a118-bdf2c9989fc5"  # a sample WET page the coherence step splits in two
+
+
+def test_a_split_part_never_takes_an_input_id(tmp_path):
+    """A split document's parts are ``<id>-p<k>``; an input record that
+    already holds ``<id>-p0`` must keep it, and the part gets another id:
+    every id appears once in the ledger and in the corpus."""
+    import os
+    import subprocess
+    import sys
+
+    import pyarrow.dataset as ds
+
+    repo = Path(__file__).resolve().parent.parent
+    wet = repo / "data" / "sample" / "wet" / "YI-SAMPLE-2023-50-00000.warc.wet.gz"
+    rows = [r for b in read_file(str(wet), load_config().section("read")) for r in b.to_pylist()]
+    parent = next(r for r in rows if r["id"] == SPLITTING_DOC)
+    other = next(r for r in rows if r["id"] != SPLITTING_DOC and r["decision"] == "kept"
+                 and len(r["text"] or "") > 2000)
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jsonl").write_bytes(jl({"id": SPLITTING_DOC, "text": parent["text"]}) + b"\n"
+                                  + jl({"id": f"{SPLITTING_DOC}-p0", "text": other["text"]}) + b"\n")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, str(repo / "jobs" / "filter.py"), "--input", str(src), "--output", str(out)],
+                       cwd=repo, capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "YI_SPARK_MASTER": "local[2]", "PYTHONHASHSEED": "0"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    ledger = ds.dataset(out / "ledger").to_table(columns=["id", "parent_id", "reason"]).to_pylist()
+    assert any(x["reason"] == "split_into_parts" for x in ledger), "the document no longer splits: pick another"
+    ids = [x["id"] for x in ledger]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    original = [x for x in ledger if x["id"] == f"{SPLITTING_DOC}-p0"]
+    assert original and original[0]["parent_id"] is None  # the input record keeps its id
+    parts = [x["id"] for x in ledger if x["parent_id"] == SPLITTING_DOC]
+    assert any(p.startswith(f"{SPLITTING_DOC}-p0~") for p in parts), parts
+    corpus = ds.dataset(out / "corpus", partitioning="hive").to_table(columns=["id"])["id"].to_pylist()
+    assert len(corpus) == len(set(corpus))
