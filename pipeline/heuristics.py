@@ -129,9 +129,12 @@ class TextMetricFilter(Configured, Stage):
             toks = TOKEN_RE.findall(text)
             m["h_n_stop_words"] = sum(1 for w in ZH_STOP_WORDS if w in text)
         else:
-            toks = words(doc)
+            # one CJK character = one unit here (TOKEN_RE); text without CJK:
+            # the same tokens as words(doc), shared with the repetition stage
+            has_cjk = CJK_RE.search(text) is not None
+            toks = TOKEN_RE.findall(text) if has_cjk else words(doc)
             m["h_n_stop_words"] = len(EN_STOP_WORDS.intersection(map(str.lower, toks)))
-            n_cjk = len(CJK_RE.findall(text)) if CJK_RE.search(text) else 0
+            n_cjk = len(CJK_RE.findall(text)) if has_cjk else 0
             n_latin = len(toks) - n_cjk
             m["h_mean_word_len"] = (sum(map(len, toks)) - n_cjk) / n_latin if n_latin else 0.0
             n_spaced = len(text.split())

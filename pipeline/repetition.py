@@ -1,19 +1,32 @@
 """Yi's repetitive-document removal: Gopher's repetition rules
 (Rae et al. 2021, App. A, Table A1; arXiv 2403.04652 §2.1 "repeated words,
-n-grams, or paragraphs").
+n-grams, or paragraphs"), read as datatrove 0.10.1's GopherRepetitionFilter
+(the reading FineWeb and most open pipelines run).
 
-Rules (fractions over the document):
+Rules (fractions of the document's characters, ``len(text)``):
   duplicate lines / paragraphs: share of elements that repeat an earlier one,
       and share of characters inside such repeats;
-  top n-gram (n = 2, 3, 4): characters covered by the most frequent n-gram
-      (its length times its count);
-  duplicate n-grams (n = 5..10): characters covered by n-grams that occur
-      more than once (each character counted once, overlaps merged).
-Characters of n-gram rules are word characters (spaces and punctuation not
-counted), as in Gopher. Chinese: jieba words instead of space-split words.
+  top n-gram (n = 2, 3, 4): characters of the most frequent n-gram's words
+      times its count;
+  duplicate n-grams (n = 5..10): characters of the n-grams that REPEAT an
+      earlier one, scanning left to right: an n-gram seen before counts its
+      characters and the scan jumps past it (no overlap: each character
+      once); one not seen before is remembered and the scan moves one word.
+      The first occurrence is not a duplicate.
+Characters of n-grams are the characters of their words (spaces and
+punctuation are not words); the denominator is all characters, as in
+datatrove. Words: ``pipeline.words.mixed_words`` (jieba words for Chinese
+script, letter/digit words otherwise, whatever the language label).
+
+Issue #12: before, every occurrence of a repeated n-gram was counted (the
+first one too) over word characters only, about 2.5x datatrove's figure for
+a phrase said twice; clean documents that pass Gopher's own rule were
+dropped as dup_5gram (bench/rules.py prints the counts on data/sample).
 
 Speed: every word becomes a 64-bit hash once; n-gram hashes are rolled with
-numpy (h_n = h_{n-1} * P + id), so no n-gram string or tuple is built.
+numpy (h_n = h_{n-1} * P + id), so no n-gram string or tuple is built; the
+left-to-right scan visits only n-grams that occur more than once (the others
+can never be a repeat, and remembering them changes nothing).
 """
 from __future__ import annotations
 
@@ -39,6 +52,24 @@ def _duplicates(elements: list[str]) -> tuple[int, int]:
             n += c - 1
             chars += (c - 1) * len(e)
     return n, chars
+
+
+def _repeated_chars(h: np.ndarray, count_at: np.ndarray, cum: np.ndarray, n: int) -> int:
+    """datatrove's ``find_all_duplicate`` over n-gram hashes ``h`` (position
+    i = words i..i+n-1): characters of the n-grams that repeat an earlier
+    remembered one, the scan jumping n words past each repeat."""
+    seen: set[int] = set()
+    chars, nxt = 0, 0
+    for i in np.flatnonzero(count_at > 1).tolist():
+        if i < nxt:
+            continue
+        g = int(h[i])
+        if g in seen:
+            chars += int(cum[i + n] - cum[i])
+            nxt = i + n
+        else:
+            seen.add(g)
+    return chars
 
 
 class RepetitionFilter(Configured, Stage):
@@ -92,11 +123,12 @@ class RepetitionFilter(Configured, Stage):
         n, chars = _duplicates(paras)
         m["rep_dup_para_frac"] = n / max(len(paras), 1)
         m["rep_dup_para_char_frac"] = chars / n_chars
-        m.update(self.ngram_metrics(words(doc)))
+        m.update(self.ngram_metrics(words(doc), len(text)))
         return m
 
-    def ngram_metrics(self, ws: list[str]) -> dict[str, float]:
-        """Top and duplicate n-gram character fractions of a word list."""
+    def ngram_metrics(self, ws: list[str], n_chars: int | None = None) -> dict[str, float]:
+        """Top and duplicate n-gram character fractions of a word list, over
+        ``n_chars`` characters (the document's; default: the words')."""
         m = {f"rep_top_{n}gram_frac": 0.0 for n in self.top}
         m.update({f"rep_dup_{n}gram_frac": 0.0 for n in self.dup})
         n_words = len(ws)
@@ -105,7 +137,9 @@ class RepetitionFilter(Configured, Stage):
         lens = np.fromiter(map(len, ws), dtype=np.int64, count=n_words)
         cum = np.zeros(n_words + 1, dtype=np.int64)
         np.cumsum(lens, out=cum[1:])
-        total = int(cum[-1]) or 1
+        if n_chars is None:
+            n_chars = int(cum[-1])
+        total = max(n_chars, 1)
         ids = np.fromiter(map(hash, ws), dtype=np.int64, count=n_words).view(np.uint64)
         h = ids.copy()
         with np.errstate(over="ignore"):
@@ -123,13 +157,7 @@ class RepetitionFilter(Configured, Stage):
                         longest = int((cum[starts + n] - cum[starts]).max())
                         m[f"rep_top_{n}gram_frac"] = longest * int(top) / total
                 if n in self.dup:
-                    starts = np.flatnonzero(count_at > 1)
-                    if len(starts):
-                        # +1 where a repeated gram starts, -1 where it ends
-                        cover = np.bincount(starts, minlength=n_words + 1)
-                        cover -= np.bincount(starts + n, minlength=n_words + 1)
-                        covered = np.cumsum(cover[:-1]) > 0
-                        m[f"rep_dup_{n}gram_frac"] = int(lens[covered].sum()) / total
+                    m[f"rep_dup_{n}gram_frac"] = _repeated_chars(h, count_at, cum, n) / total
         return m
 
     def __call__(self, doc: Document) -> str | None:

@@ -3,9 +3,17 @@
 The heuristic and repetition rules of Gopher (Rae et al. 2021) are stated in
 words. Chinese has no spaces, so it needs either characters or a word
 segmenter: the length rules count CJK characters (cheap), the repetition
-rules use jieba words (closest to what an n-gram of words means in English),
-cut by rjieba, jieba's algorithm and dictionary in Rust: the same words as
+rules use jieba words (closest to what an n-gram of words means in English;
+datatrove's Gopher filters also cut Chinese with jieba), cut by rjieba,
+jieba's algorithm and dictionary in Rust: the same words as
 ``jieba.lcut(text, HMM=False)`` (tests/test_repetition.py), ~15x faster.
+
+A word depends on the script, not on the document's language label: every
+run of CJK characters is cut by jieba and everything else is ``WORD_RE``
+words, in English and Chinese documents alike. Before, an English-labelled
+document cut its Chinese into single characters, whose 5-grams ("中华人民共"
+and the like) repeat in any clean Chinese paragraph: mixed zh/en documents
+were dropped as dup_5gram (issue #12).
 
 Words are computed once per document text and cached in ``doc.meta``, so the
 heuristics and repetition stages share them.
@@ -47,12 +55,34 @@ def chinese_words(text: str) -> list[str]:
     return [w for w in rjieba.cut(text, False) if has_word(w)]
 
 
+# A run of CJK characters, or a word.
+_SCRIPT_RUN_RE = re.compile(f"([{CJK_RANGES}]+)|{WORD_RE.pattern}")
+
+
+def mixed_words(text: str) -> list[str]:
+    """Words of any mix of scripts: jieba words for each CJK run, ``WORD_RE``
+    words elsewhere (text without CJK: exactly ``WORD_RE.findall``)."""
+    if not CJK_RE.search(text):
+        return WORD_RE.findall(text)
+    out: list[str] = []
+    cut = rjieba.cut
+    for m in _SCRIPT_RUN_RE.finditer(text):
+        run = m.group(1)
+        if run is None:
+            out.append(m.group())
+        elif len(run) == 1:
+            out.append(run)
+        else:
+            out.extend(cut(run, False))
+    return out
+
+
 def words(doc: Document) -> list[str]:
-    """The words of ``doc.text`` (cached per text): jieba words for Chinese,
-    else ``TOKEN_RE`` tokens (words; a stray CJK char is one token)."""
+    """The words of ``doc.text`` (cached per text), whatever its language:
+    ``mixed_words``."""
     cached = doc.meta.get("_words")
     if cached is not None and cached[0] is doc.text:
         return cached[1]
-    ws = chinese_words(doc.text) if is_chinese(doc) else TOKEN_RE.findall(doc.text)
+    ws = mixed_words(doc.text)
     doc.meta["_words"] = (doc.text, ws)
     return ws
