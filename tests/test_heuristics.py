@@ -152,3 +152,74 @@ def test_sample_junk_is_rejected():
     for text, lang, kind in records:
         doc = Document(id="t", text=text, lang=lang)
         assert any(st(doc) for st in stages), (kind, text[:200])
+
+
+def sample_text(url: str) -> str:
+    """The text of one record of data/sample (JSONL, Parquet), by URL."""
+    import gzip
+    import io
+    import json
+    from pathlib import Path
+
+    import zstandard
+
+    for f in sorted((Path(__file__).resolve().parent.parent / "data" / "sample" / "jsonl").iterdir()):
+        raw = open(f, "rb")
+        fh = (gzip.open(raw, "rt", encoding="utf-8") if f.suffix == ".gz"
+              else io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), encoding="utf-8"))
+        with fh:
+            for line in fh:
+                rec = json.loads(line)
+                if rec["url"] == url:
+                    return rec["text"]
+    import pyarrow.parquet as pq
+
+    for f in sorted((Path(__file__).resolve().parent.parent / "data" / "sample" / "parquet").glob("*.parquet")):
+        for rec in pq.read_table(f, columns=["url", "text"]).to_pylist():
+            if rec["url"] == url:
+                return rec["text"]
+    raise KeyError(url)
+
+
+# Clean text in short lines that end a sentence or clause: a Tang poem (杜甫
+# 《兵车行》 in 唐诗三百首), the Daodejing, an English song, a dialog in
+# traditional Chinese (chatterbot-corpus). FineWeb's short-line rule, meant
+# for menus and lists, dropped each of them (issue #12).
+VERSE_AND_DIALOG = [
+    ("https://fortunes.example.org/zh/tang300/12.html", "zh"),
+    ("https://fortunes.example.org/zh/chinese/1106.html", "zh"),
+    ("https://fortunes.example.org/songs-poems/306.html", "en"),
+    ("https://github.com/gunthercox/chatterbot-corpus/blob/master/chatterbot_corpus/data/traditionalchinese/"
+     "conversations.yml#L7", "zh"),
+]
+
+
+@pytest.mark.parametrize("url,lang", VERSE_AND_DIALOG)
+def test_keeps_verse_and_dialog_in_short_lines(url, lang):
+    text = sample_text(url)
+    reason, scores = judge(text, lang)
+    assert reason is None, (reason, scores)
+
+
+def test_short_menu_items_still_count_as_short_lines():
+    menu = "\n".join(["首页", "新闻中心", "产品介绍", "联系我们"] * 10 + ZH_PARAGRAPHS[1:3])
+    reason, scores = judge(menu, "zh")
+    assert reason == "too_many_short_lines", scores
+    verse = "\n".join(["床前明月光，", "疑是地上霜。", "举头望明月，", "低头思故乡。"] * 10 + ZH_PARAGRAPHS[1:3])
+    assert judge(verse, "zh")[1]["h_short_line_ratio"] == 0.0
+
+
+# Classical Chinese without the modern function words 的 了 是 在 ...: a
+# Tang poem, a Song ci, a passage of the classics.
+CLASSICAL_ZH = [
+    "https://fortunes.example.org/zh/tang300/75.html",
+    "https://fortunes.example.org/zh/song100/55.html",
+    "https://fortunes.example.org/zh/chinese/3814.html",
+]
+
+
+@pytest.mark.parametrize("url", CLASSICAL_ZH)
+def test_classical_chinese_has_stop_words(url):
+    reason, scores = judge(sample_text(url), "zh")
+    assert reason is None, (reason, scores)
+    assert scores["h_n_stop_words"] >= 2
