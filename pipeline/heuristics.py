@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import re
 
+import ftfy
+
 from pipeline.config import Configured
+from pipeline.correction import FTFY_CONFIG
 from pipeline.document import Document, Stage
 from pipeline.words import CJK_RE, TOKEN_RE, is_chinese, words
 
@@ -39,7 +42,9 @@ ZH_STOP_WORDS = ("的", "了", "是", "在", "和", "有", "我", "不", "这", 
 
 # Mojibake and garbled text: U+FFFD, private use, C1 controls, UTF-8 read as
 # cp1252/latin-1 ("Ã©", "â€™", "Â "), and the classic GBK/UTF-8 mix-ups
-# ("锟斤拷", "烫烫烫", "屯屯屯").
+# ("锟斤拷", "烫烫烫", "屯屯屯"). All metrics are measured on the text as ftfy
+# repairs it (``measure_after_ftfy``): Yi's order runs this stage before the
+# correction stage, which would have repaired such a page (issue #12).
 GARBLED_RE = re.compile(
     "[\ufffd\ue000-\uf8ff\x80-\x9f]+"
     "|(?:[ÃÂ][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
@@ -100,7 +105,12 @@ class TextMetricFilter(Configured, Stage):
         max_ellipsis_ratio: float,
         min_alpha_word_ratio: float,
         min_stop_words: int,
+        measure_after_ftfy: bool,
     ):
+        """``measure_after_ftfy``: measure a text with mojibake as ftfy
+        repairs it (the correction stage's settings), so that a page ftfy
+        can repair is judged as it will be, not dropped before correction
+        repairs it."""
         self.min_words = min_words
         self.min_words_zh = min_words_zh
         self.max_words = max_words
@@ -117,10 +127,17 @@ class TextMetricFilter(Configured, Stage):
         self.max_ellipsis_ratio = max_ellipsis_ratio
         self.min_alpha_word_ratio = min_alpha_word_ratio
         self.min_stop_words = min_stop_words
+        self.measure_after_ftfy = measure_after_ftfy
 
     def metrics(self, doc: Document) -> dict[str, float]:
-        """All ``h_*`` metrics of ``doc`` (what ``__call__`` judges)."""
+        """All ``h_*`` metrics of ``doc`` (what ``__call__`` judges), on the
+        text as ftfy repairs it when ``measure_after_ftfy`` (``doc.text`` is
+        not changed: the correction stage repairs it, later)."""
         text = doc.text
+        if self.measure_after_ftfy and GARBLED_HINT_RE.search(text):
+            fixed = ftfy.fix_text(text, FTFY_CONFIG)
+            if fixed != text:
+                doc, text = Document(id=doc.id, text=fixed, lang=doc.lang), fixed
         zh = is_chinese(doc)
         n_chars = max(len(text), 1)
         lines = [ln for ln in map(str.strip, text.splitlines()) if ln]

@@ -53,9 +53,10 @@ def test_drops_tables_and_tables_of_contents(lang, text):
 
 
 def test_drops_mojibake_english_and_chinese():
-    # typographic quotes as on the web, then UTF-8 bytes read as cp1252
+    # bytes lost for good: UTF-8 English read as ASCII, GBK Chinese read as
+    # UTF-8, undecodable bytes replaced (U+FFFD): ftfy cannot repair them
     typographic = re.sub(r'"([^"]*)"', "\u201c\\1\u201d", document(EN_PARAGRAPHS, 0, 6)).replace("'", "\u2019")
-    en = typographic.encode("utf-8").decode("cp1252", errors="replace")
+    en = typographic.encode("utf-8").decode("ascii", errors="replace")
     zh = document(ZH_PARAGRAPHS, 0, 3).encode("gbk").decode("utf-8", errors="replace")
     for text, lang in ((en, "en"), (zh, "zh")):
         reason, scores = judge(text, lang)
@@ -223,3 +224,27 @@ def test_classical_chinese_has_stop_words(url):
     reason, scores = judge(sample_text(url), "zh")
     assert reason is None, (reason, scores)
     assert scores["h_n_stop_words"] >= 2
+
+
+def test_repairable_mojibake_page_survives_and_is_repaired():
+    """UTF-8 read as cp1252 / latin-1, a whole page: ftfy (the correction
+    stage, after heuristics in Yi's order) restores it exactly, so the
+    garbled rule judges what ftfy leaves and keeps it (before: dropped as
+    garbled, issue #12)."""
+    from pipeline.correction import RuleBasedCorrection
+    from pipeline.repetition import RepetitionFilter
+
+    typographic = re.sub(r'"([^"]*)"', "\u201c\\1\u201d", document(EN_PARAGRAPHS, 0, 6)).replace("'", "\u2019")
+    zh = document(ZH_PARAGRAPHS, 1, 3)
+    import ftfy.bad_codecs  # noqa: F401  (registers "sloppy-windows-1252": cp1252 as browsers decode it)
+
+    for clean, broken, lang in ((typographic, typographic.encode("utf-8").decode("sloppy-windows-1252"), "en"),
+                                (zh, zh.encode("utf-8").decode("latin-1"), "zh")):
+        assert broken != clean
+        doc = Document(id="t", text=broken, lang=lang)
+        for stage in (F, RepetitionFilter.from_config(), RuleBasedCorrection.from_config()):
+            assert stage(doc) is None, (stage.name, doc.scores)
+        assert doc.text == clean
+        assert "mojibake_fixed" in doc.edits
+    strict = TextMetricFilter.from_config(measure_after_ftfy=False)
+    assert strict(Document(id="t", text=zh.encode("utf-8").decode("latin-1"), lang="zh")) == "garbled"
