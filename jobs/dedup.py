@@ -12,6 +12,28 @@ input row) and ``report/``. ``jobs/filter.py`` calls ``run_dedup`` directly
 (jobs/steps.py ``Dedup``) and takes ``DedupResult.decided``: the whole input
 rows of what was decided, with stage, decision, reason, duplicate_of.
 
+How the stages see each other (measured on held-out real text, issue 12):
+  * MinHash and exact judge a document by the text it *entered* the cascade
+    with (carried as ``_text0``), never by what paragraph dedup left of it:
+    a near-duplicate stripped of the paragraphs it shares with its source no
+    longer looks like it, and an exact copy stripped of all of them is no
+    longer a copy. So the document stages that follow the paragraph stage
+    decide first (their verdicts do not depend on its cuts), and the
+    paragraph stage then works on the documents they keep: a document they
+    remove is a near/exact duplicate with ``duplicate_of`` set even if
+    paragraph dedup would have left it too short; a kept document that
+    paragraph dedup leaves below ``min_tokens`` is rejected as the paragraph
+    stage's ``too_short_after_paragraph_dedup``. The ledger names the stages
+    in Yi's order, and the per-stage counts are ledger counts (a stage's
+    ``in`` is what the stages before it in the ledger left).
+  * One survivor order (``_o``: highest quality, longest entering text,
+    smallest id), computed once, picks the copy that stays everywhere: the
+    survivor of a MinHash or exact cluster, the occurrence of a repeated
+    paragraph, the host of a shared span. The document a cluster keeps
+    keeps its paragraphs; a survivor loses a paragraph only to a better
+    survivor.
+  * The corpus keeps the cut text; ``decided`` the whole input rows.
+
 Rows that cannot be judged are quarantined at the first stage: no id
 (``null_id``), no text (``null_text``), and an id that repeats: the first
 copy in input order keeps it, every later one is ``duplicate_id`` (the rule
@@ -26,7 +48,8 @@ that no executor ever holds a whole bucket, cluster or edge list:
     previous id: a spillable sorted window), never a list of members;
   * connected components: large-star / small-star (Kiveris et al. 2014) on
     DataFrames, lineage truncated by a checkpoint every round;
-  * survivors: ``min(struct(-quality, -length, id))`` per cluster.
+  * survivors, first paragraphs, span hosts: ``min(struct(-quality,
+    -length, id))`` per cluster / paragraph hash / window hash.
 All ids are the input's; every choice (first occurrence, survivor, root) is
 a minimum over a total order, so reruns, retries and clusters give the same
 bytes.
@@ -57,6 +80,7 @@ STAGE_NAMES = {"paragraph": "paragraph_dedup", "minhash": "minhash_dedup",
                "exact": "exact_dedup", "substring": "substring_dedup"}
 LEDGER_SCHEMA = "id string, stage string, decision string, reason string, duplicate_of string"
 CLUSTER_COLS = ["id", "cluster_id", "cluster_size", "kept", "duplicate_of", "stage"]
+DOC_STAGES = ("minhash", "exact")   # judge whole documents, on the text they entered the cascade with
 
 
 # ----------------------------------------------------------------- helpers --
@@ -69,12 +93,17 @@ def _cut_lineage(df: DataFrame) -> DataFrame:
     return df.checkpoint(eager=True) if sc.getCheckpointDir() else df.localCheckpoint(eager=True)
 
 
+TEXT0, ORDER = "_text0", "_o"   # internal columns: the entering text, the survivor order key
+
+
 def _survivor_order(df: DataFrame, quality_col: str | None) -> Column:
-    """Smaller is better: highest quality (nulls last), then longest, then id."""
+    """Smaller is better: highest quality (nulls last), then longest entering
+    text, then id. Computed once, on the text a document entered the cascade
+    with; every "which copy stays" choice of every stage is a minimum of it."""
     parts = []
     if quality_col and quality_col in df.columns:
         parts.append(F.coalesce(-F.col(quality_col).cast("double"), F.lit(float("inf"))).alias("q"))
-    parts += [(-F.length("text")).alias("l"), F.col("id").alias("id")]
+    parts += [(-F.length(TEXT0)).alias("l"), F.col("id").alias("id")]
     return F.struct(*parts)
 
 
@@ -164,36 +193,51 @@ def _remove_and_decide(docs: DataFrame, removals: DataFrame, col: str, remove, s
     return out.where(F.col("_reason").isNull()).drop("_reason"), decided
 
 
+def _with_order(schema: T.StructType, cols: str) -> T.StructType:
+    """``cols`` (a DDL string) plus the survivor-order column of ``schema``."""
+    return T.StructType(T.StructType.fromDDL(cols).fields + [schema[ORDER]])
+
+
+def _take_order(b: pa.RecordBatch, idx: list[int]) -> pa.Array:
+    return b.column(b.schema.get_field_index(ORDER)).take(pa.array(idx, pa.int64()))
+
+
 def paragraph_stage(docs: DataFrame, params: dict) -> StageOut:
-    """a. Paragraph dedup (pipeline/dedup/paragraph.py)."""
+    """a. Paragraph dedup (pipeline/dedup/paragraph.py). The occurrence of a
+    paragraph that stays is the one of the best document by the survivor
+    order (then the first line): the document that a cluster keeps keeps its
+    paragraphs."""
     pd_ = ParagraphDedup(**params)
 
     def hashes(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
-            ids, lines, hs = [], [], []
-            for i, t in zip(b.column("id").to_pylist(), b.column("text").to_pylist()):
+            ids, lines, hs, rows = [], [], [], []
+            for r, (i, t) in enumerate(zip(b.column("id").to_pylist(), b.column("text").to_pylist())):
                 ln, h = pd_.paragraph_hashes(t)
                 ids += [i] * len(ln)
                 lines += ln
                 hs += h
-            yield pa.RecordBatch.from_pydict({"id": ids, "line": lines, "h": hs},
-                                             schema=pa.schema([("id", pa.string()), ("line", pa.int32()), ("h", pa.int64())]))
+                rows += [r] * len(ln)
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(ids, pa.string()), pa.array(lines, pa.int32()), pa.array(hs, pa.int64()),
+                 _take_order(b, rows)], names=["id", "line", "h", ORDER])
 
-    paras = docs.select("id", "text").mapInArrow(hashes, "id string, line int, h long")
-    first = paras.groupBy("h").agg(F.min(F.struct("id", "line")).alias("f"))
-    drops = paras.join(first, "h").where((F.col("id") != F.col("f.id")) | (F.col("line") != F.col("f.line"))) \
+    paras = docs.select("id", "text", ORDER).mapInArrow(hashes, _with_order(docs.schema, "id string, line int, h long"))
+    first = paras.groupBy("h").agg(F.min(F.struct(ORDER, "line")).alias("f"))
+    drops = paras.join(first, "h").where((F.col("id") != F.col(f"f.{ORDER}.id")) | (F.col("line") != F.col("f.line"))) \
         .groupBy("id").agg(F.array_sort(F.collect_list("line")).alias("_drop"))
 
     kept, decided = _remove_and_decide(docs, drops, "_drop", pd_.remove, STAGE_NAMES["paragraph"])
     return StageOut(kept, decided)
 
 
-def minhash_stage(docs: DataFrame, quality_col: str | None, *, threshold: float, verify: bool,
+def minhash_stage(docs: DataFrame, *, threshold: float, verify: bool,
                   bands: int, rows: int, ngram: int, seed: int) -> StageOut:
     """b. MinHash-LSH near-duplicate documents (pipeline/dedup/minhash.py):
     takes ``[dedup.minhash]`` as it is. ``threshold``: Jaccard of a
     near-duplicate pair; ``verify``: keep only candidate pairs whose exact
-    Jaccard reaches it; the rest is ``MinHasher``'s banding."""
+    Jaccard reaches it; the rest is ``MinHasher``'s banding. Judges the
+    entering text (``_text0``); the survivor is the minimum of ``_o``."""
     threshold = float(threshold)
     hasher = MinHasher(bands=bands, rows=rows, ngram=ngram, seed=seed)
 
@@ -210,7 +254,7 @@ def minhash_stage(docs: DataFrame, quality_col: str | None, *, threshold: float,
                  pa.array(np.tile(np.arange(hasher.bands, dtype=np.int32), n)),
                  pa.array(k.ravel())], names=["id", "band", "key"])
 
-    bk = _cut_lineage(docs.select("id", "text").mapInArrow(keys, "id string, band int, key long"))
+    bk = _cut_lineage(docs.select("id", F.col(TEXT0).alias("text")).mapInArrow(keys, "id string, band int, key long"))
     roots = bk.groupBy("band", "key").agg(F.min("id").alias("root"), F.count("*").alias("n")).where("n > 1")
     # In each bucket, edges to the bucket's min id (star) and to the previous
     # id (chain): O(n) rows per bucket, each alone enough for connected
@@ -224,7 +268,7 @@ def minhash_stage(docs: DataFrame, quality_col: str | None, *, threshold: float,
     cand = _cut_lineage(cand)
     n_cand = cand.count()
     if verify:
-        texts = docs.select("id", "text")
+        texts = docs.select("id", F.col(TEXT0).alias("text"))
 
         def jac(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             from pipeline.dedup.jaccard import jaccard
@@ -248,8 +292,7 @@ def minhash_stage(docs: DataFrame, quality_col: str | None, *, threshold: float,
         edges = cand
     n_edges = edges.count()
     comp = connected_components(edges)
-    members = comp.withColumnRenamed("root", "cluster_id").join(
-        docs.select("id", _survivor_order(docs, quality_col).alias("o")), "id")
+    members = comp.withColumnRenamed("root", "cluster_id").join(docs.select("id", F.col(ORDER).alias("o")), "id")
     surv = members.groupBy("cluster_id").agg(F.min("o").alias("best"), F.count("*").alias("cluster_size"))
     clusters = _cut_lineage(members.join(surv, "cluster_id").select(
         "id", "cluster_id", "cluster_size", (F.col("id") == F.col("best.id")).alias("kept"),
@@ -262,8 +305,9 @@ def minhash_stage(docs: DataFrame, quality_col: str | None, *, threshold: float,
         "hasher": hasher, "threshold": threshold, "candidate_pairs": n_cand, "verified_pairs": n_edges})
 
 
-def exact_stage(docs: DataFrame, quality_col: str | None) -> StageOut:
-    """c. Exact document dedup on the normalized content hash."""
+def exact_stage(docs: DataFrame) -> StageOut:
+    """c. Exact document dedup on the normalized content hash of the entering
+    text (``_text0``); the survivor is the minimum of ``_o``."""
 
     def chash(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pipeline.document import content_hash
@@ -271,8 +315,8 @@ def exact_stage(docs: DataFrame, quality_col: str | None) -> StageOut:
             hs = [content_hash(t) for t in b.column("text").to_pylist()]
             yield pa.RecordBatch.from_arrays([b.column("id"), pa.array(hs, pa.string())], names=["id", "h"])
 
-    h = docs.select("id", "text").mapInArrow(chash, "id string, h string")
-    members = h.join(docs.select("id", _survivor_order(docs, quality_col).alias("o")), "id")
+    h = docs.select("id", F.col(TEXT0).alias("text")).mapInArrow(chash, "id string, h string")
+    members = h.join(docs.select("id", F.col(ORDER).alias("o")), "id")
     groups = members.groupBy("h").agg(F.min("o").alias("best"), F.count("*").alias("cluster_size")) \
         .where("cluster_size > 1")
     clusters = _cut_lineage(members.join(groups, "h").select(
@@ -292,19 +336,21 @@ def substring_stage(docs: DataFrame, params: dict) -> StageOut:
     def windows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
         for b in batches:
-            for i, t in zip(b.column("id").to_pylist(), b.column("text").to_pylist()):
+            for r, (i, t) in enumerate(zip(b.column("id").to_pylist(), b.column("text").to_pylist())):
                 h = sd.window_hashes(t)
                 if len(h):
                     yield pa.RecordBatch.from_arrays(
-                        [pa.array([i] * len(h), pa.string()), pa.array(np.arange(len(h), dtype=np.int32)), pa.array(h)],
-                        names=["id", "pos", "h"])
+                        [pa.array([i] * len(h), pa.string()), pa.array(np.arange(len(h), dtype=np.int32)), pa.array(h),
+                         _take_order(b, [r] * len(h))], names=["id", "pos", "h", ORDER])
 
-    win = docs.select("id", "text").mapInArrow(windows, "id string, pos int, h long")
-    dup = win.groupBy("h").agg(F.min("id").alias("first"), F.max("id").alias("last")) \
-        .where(F.col("first") != F.col("last")).select("h", "first")
+    win = docs.select("id", "text", ORDER).mapInArrow(windows, _with_order(docs.schema, "id string, pos int, h long"))
+    # The copy of a shared span that stays is the one of the best document
+    # by the survivor order (as for paragraphs).
+    dup = win.groupBy("h").agg(F.min(ORDER).alias("f"), F.min("id").alias("lo"), F.max("id").alias("hi")) \
+        .where(F.col("lo") != F.col("hi")).select("h", F.col("f.id").alias("first"))
     # Sort-merge join (it spills): both sides grow with the corpus, and a
     # broadcast of ``dup`` that AQE picks at run time can exhaust the heap.
-    rm = _cut_lineage(win.join(dup.hint("merge"), "h").where(F.col("id") != F.col("first"))
+    rm = _cut_lineage(win.drop(ORDER).join(dup.hint("merge"), "h").where(F.col("id") != F.col("first"))
                   .groupBy("id").agg(F.array_sort(F.collect_set("pos")).alias("_pos")))
 
     kept, decided = _remove_and_decide(docs, rm, "_pos", lambda t, p: sd.remove(t, p)[:2], STAGE_NAMES["substring"])
@@ -387,22 +433,53 @@ def run_dedup(spark, df: DataFrame, cfg: Config, stages: list[str] | None = None
     else:
         docs = df
     clusters, extra = [], {}
-    for s in stages:
-        if s == "paragraph":
-            out = paragraph_stage(docs, cfg.section("dedup.paragraph"))
-        elif s == "minhash":
-            out = minhash_stage(docs, quality_col, **cfg.section("dedup.minhash"))
-        elif s == "exact":
-            out = exact_stage(docs, quality_col)
-        else:
-            out = substring_stage(docs, cfg.section("dedup.substring"))
-        docs = out.kept
+    if stages:   # the entering text and the survivor order, computed once
+        docs = docs.withColumn(TEXT0, F.col("text"))
+        docs = _cut_lineage(docs.withColumn(ORDER, _survivor_order(docs, quality_col)))
+
+    def doc_stage(s: str, d: DataFrame) -> StageOut:
+        return minhash_stage(d, **cfg.section("dedup.minhash")) if s == "minhash" else exact_stage(d)
+
+    def record(s: str, out: StageOut) -> None:
         ledgers.append(out.decided)
         if out.clusters is not None:
             clusters.append(out.clusters)
         extra[s] = out.extra
-        n = out.decided.count()
-        log(f"dedup {STAGE_NAMES[s]}: {n} documents rejected or quarantined")
+        log(f"dedup {STAGE_NAMES[s]}: {out.decided.count()} documents rejected or quarantined")
+
+    i = 0
+    while i < len(stages):
+        s = stages[i]
+        if s == "paragraph":
+            # The document stages right after the paragraph stage judge the
+            # entering text, so their verdicts do not depend on its cuts: they
+            # run first, and the paragraph stage works on what they keep. A
+            # document they remove is theirs (near/exact duplicate, with
+            # duplicate_of), even if paragraph dedup would have left it too
+            # short; the survivors lose paragraphs only to other survivors.
+            following = []
+            while i + 1 + len(following) < len(stages) and stages[i + 1 + len(following)] in DOC_STAGES:
+                following.append(stages[i + 1 + len(following)])
+            outs, rest = [], docs
+            for f in following:
+                outs.append(doc_stage(f, rest))
+                rest = outs[-1].kept
+            out = paragraph_stage(rest, cfg.section("dedup.paragraph"))
+            record(s, out)
+            for f, o in zip(following, outs):
+                record(f, o)
+            docs = out.kept
+            i += 1 + len(following)
+            continue
+        if s in DOC_STAGES:
+            out = doc_stage(s, docs)
+        else:
+            out = substring_stage(docs, cfg.section("dedup.substring"))
+        docs = out.kept
+        record(s, out)
+        i += 1
+    if stages:
+        docs = docs.select(*df.columns)
     ledgers.append(_decided(docs, STILL_KEPT, KEPT, F.lit(None)))
     ledger = ledgers[0]
     for part in ledgers[1:]:
