@@ -14,7 +14,7 @@ apply to non-Chinese text, a list of common function characters to Chinese;
 "short line" is measured in characters with a smaller limit for Chinese,
 and a short line that ends in sentence or clause punctuation (verse,
 dialog turns, classical Chinese) is not counted: FineWeb's rule aims at
-menus and lists of items, and dropped 13 en + 35 zh clean data/sample
+menus and lists of items, and dropped 10 en + 35 zh clean data/sample
 documents (poems, dialogs) that way (bench/rules.py, issue #12).
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ EN_STOP_WORDS = frozenset(["the", "be", "to", "of", "and", "that", "have", "with
 # their traditional forms (這 個 們 為 與 說) and the particles of classical
 # Chinese (之 其 而 以 於 者 乎 兮 矣 焉 哉 亦 乃 無), which has almost none of
 # the modern ones: classical poems and the Daodejing were dropped as
-# no_stop_words (data/sample: 50 clean zh documents -> 16, bench/rules.py).
+# no_stop_words (data/sample: 50 clean zh documents -> 11, bench/rules.py).
 ZH_STOP_WORDS = ("的", "了", "是", "在", "和", "有", "我", "不", "这", "也", "就", "人", "都", "一个",
                  "這", "個", "們", "为", "為", "与", "與", "说", "說",
                  "之", "其", "而", "以", "于", "於", "者", "乎", "兮", "矣", "焉", "哉", "亦", "乃", "无", "無")

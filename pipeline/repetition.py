@@ -21,7 +21,8 @@ script, letter/digit words otherwise, whatever the language label).
 Issue #12: before, every occurrence of a repeated n-gram was counted (the
 first one too) over word characters only, about 2.5x datatrove's figure for
 a phrase said twice; clean documents that pass Gopher's own rule were
-dropped as dup_5gram (bench/rules.py prints the counts on data/sample).
+dropped as dup_5gram (data/sample: 26 en + 80 zh clean documents before,
+6 + 18 now; bench/rules.py).
 
 Speed: every word becomes a 64-bit hash once; n-gram hashes are rolled with
 numpy (h_n = h_{n-1} * P + id), so no n-gram string or tuple is built; the
