@@ -1,0 +1,326 @@
+"""Offline source readers for the held-out evaluation sets (data/eval/).
+
+Everything here reads files already downloaded under ``build/eval-src``
+(Debian packages through ``dpkg-deb``, PyPI wheels as zip files): nothing is
+fetched at build or test time.
+
+Sharing rule (out/brief12/RULES.md, issue #12): a source that any training
+use may also read is split by document,
+
+    bucket(source, key) = xxhash.xxh64_intdigest(f"{source}:{key}".encode("utf-8")) % 2
+
+bucket 0 -> evaluation, bucket 1 -> may be used for training. ``key`` is the
+page / chapter / entry name given below for each reader.
+
+``training_fingerprints()`` is the other half of the guarantee: the
+normalized text of every document, paragraph and line (>= 60 chars) that the
+scorers train on (data/reference, data/sample, read through
+pipeline/scorer_models.py so new training sources are followed), so an
+evaluation document can be checked to share none of them.
+"""
+from __future__ import annotations
+
+import html
+import io
+import re
+import subprocess
+import tarfile
+import unicodedata
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+import xxhash
+
+REPO = Path(__file__).resolve().parents[2]
+SRC_DIR = REPO / "build" / "eval-src"
+
+# Pinned versions (mk/eval.mk downloads exactly these).
+DEB_PACKAGES = {
+    "debian-handbook": "11.20220922",
+    "gnome-user-docs": "43.0-2",
+    "debian-faq": "11.1",
+    "debian-faq-zh-cn": "11.1",
+    "python3.11-doc": "3.11.2-6+deb12u9",
+    "fortunes": "1:1.99.1-7.3",
+    "fortunes-min": "1:1.99.1-7.3",
+    "fortunes-zh": "2.98",
+}
+PYPI_FILES = {"gensim": "4.4.0", "chatterbot-corpus": "1.3.3", "pypinyin": "0.55.0"}
+
+MIN_FINGERPRINT_CHARS = 60
+
+
+def bucket(source: str, key: str) -> int:
+    """0 = evaluation, 1 = may be used for training (RULES.md)."""
+    return xxhash.xxh64_intdigest(f"{source}:{key}".encode("utf-8")) % 2
+
+
+def is_eval(source: str, key: str) -> bool:
+    return bucket(source, key) == 0
+
+
+# ------------------------------------------------------------- packages --
+class Deb:
+    """The regular files of one downloaded .deb (symlinks resolved inside it)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        name, version, _ = path.name[:-4].split("_")
+        self.name, self.version = name, version.replace("%3a", ":")
+        data = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(path)], check=True, capture_output=True).stdout
+        self.files: dict[str, bytes] = {}
+        links: dict[str, str] = {}
+        with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+            for m in tf.getmembers():
+                name = m.name.lstrip("./")
+                if m.isfile():
+                    self.files[name] = tf.extractfile(m).read()
+                elif m.issym():
+                    links[name] = m.linkname
+        for name, target in sorted(links.items()):
+            full = str(Path(name).parent / target) if not target.startswith("/") else target.lstrip("/")
+            full = str(Path(full)).replace("\\", "/")
+            if full in self.files:
+                self.files.setdefault(name, self.files[full])
+
+    def glob(self, prefix: str, suffix: str = "") -> list[str]:
+        return sorted(p for p in self.files if p.startswith(prefix) and p.endswith(suffix))
+
+    def text(self, path: str) -> str:
+        return self.files[path].decode("utf-8", "replace")
+
+
+def _find_one(folder: Path, pattern: str) -> Path:
+    hits = sorted(folder.glob(pattern))
+    if len(hits) != 1:
+        raise SystemExit(f"expected exactly one {pattern} in {folder}, found {len(hits)}: "
+                         f"run `make eval-src` (it downloads the sources)")
+    return hits[0]
+
+
+@lru_cache(maxsize=None)
+def deb(name: str, src: Path = SRC_DIR) -> Deb:
+    return Deb(_find_one(Path(src) / "deb", f"{name}_*.deb"))
+
+
+@lru_cache(maxsize=None)
+def wheel(name: str, src: Path = SRC_DIR) -> zipfile.ZipFile:
+    return zipfile.ZipFile(_find_one(Path(src) / "pypi", f"{name.replace('-', '_')}-*.whl"))
+
+
+# ---------------------------------------------------------------- HTML --
+_TAG = re.compile(r"<[^>]+>")
+_WS = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+
+def strip_tags(fragment: str) -> str:
+    text = _TAG.sub("", fragment)
+    text = html.unescape(text)
+    return _WS.sub(" ", text.replace("\n", " ")).strip()
+
+
+def html_blocks(page: str, tags: str = "p|li|h1|h2|h3|dt|dd") -> list[tuple[str, str]]:
+    """(tag, text) of the prose blocks of a page, in order (nested lists give
+    their innermost text only once: a block holding another block is skipped)."""
+    body = re.sub(r"(?is)<(script|style|pre)\b.*?</\1>", " ", page)
+    out = []
+    for m in re.finditer(rf"(?is)<({tags})\b[^>]*>(.*?)</\1>", body):
+        inner = m.group(2)
+        if re.search(rf"(?i)<({tags})\b", inner):
+            continue
+        text = strip_tags(inner)
+        if text:
+            out.append((m.group(1).lower(), text))
+    return out
+
+
+def link_texts(page: str) -> list[str]:
+    """The text of every link of a page (its navigation, table of contents...)."""
+    return [t for t in (strip_tags(m) for m in re.findall(r"(?is)<a\b[^>]*>(.*?)</a>", page)) if t]
+
+
+# ------------------------------------------------------------- readers --
+def handbook_pages(lang: str) -> list[tuple[str, str]]:
+    """(key, html) of the Debian Administrator's Handbook pages of ``lang``
+    (e.g. en-US, zh-CN, ja-JP); key = "<lang>/<page>.html"."""
+    d = deb("debian-handbook")
+    prefix = f"usr/share/doc/debian-handbook/html/{lang}/"
+    return [(p[len("usr/share/doc/debian-handbook/html/"):], d.text(p)) for p in d.glob(prefix, ".html")]
+
+
+def handbook_paragraphs(page: str) -> list[str]:
+    """The prose paragraphs (``<div class="para">`` without nested blocks) of a handbook page."""
+    body = re.sub(r"(?is)<(script|style|pre)\b.*?</\1>", " ", page)
+    out = []
+    for m in re.finditer(r'(?is)<div class="para">(.*?)</div>', body):
+        if re.search(r"(?i)<(div|table|pre)\b", m.group(1)):
+            continue
+        text = strip_tags(m.group(1))
+        if text:
+            out.append(text)
+    return out
+
+
+def handbook_langs() -> list[str]:
+    d = deb("debian-handbook")
+    return sorted({p.split("/")[5] for p in d.glob("usr/share/doc/debian-handbook/html/", ".html")})
+
+
+def gnome_pages(lang: str) -> list[tuple[str, str]]:
+    """(key, page xml) of gnome-help (Mallard) in ``lang`` (C = English,
+    zh_CN, ja, ko, ...); key = "<lang>/<page>.page"."""
+    d = deb("gnome-user-docs")
+    prefix = f"usr/share/help/{lang}/gnome-help/"
+    return [(f"{lang}/{p[len(prefix):]}", d.text(p)) for p in d.glob(prefix, ".page")]
+
+
+def gnome_langs() -> list[str]:
+    d = deb("gnome-user-docs")
+    return sorted({p.split("/")[3] for p in d.glob("usr/share/help/", ".page")})
+
+
+def mallard_paragraphs(page: str) -> list[str]:
+    """The <p> texts of a Mallard page outside its <info> block."""
+    page = re.sub(r"(?is)<info>.*?</info>", " ", page)
+    page = re.sub(r"(?is)<(code|screen|media|cmd)\b.*?</\1>", lambda m: strip_tags(m.group(0)), page)
+    return [t for _, t in html_blocks(page, "p|title")]
+
+
+def python_doc_sources(section: str) -> list[tuple[str, str]]:
+    """(key, reST text) of python3.11-doc's _sources/<section>/*.rst.txt;
+    key = "<section>/<page>.html" (the page's own name)."""
+    d = deb("python3.11-doc")
+    prefix = f"usr/share/doc/python3.11/html/_sources/{section}/"
+    return [(p[len(prefix) - len(section) - 1:].replace(".rst.txt", ".html"), d.text(p))
+            for p in d.glob(prefix, ".rst.txt")]
+
+
+def python_doc_html(section: str) -> list[tuple[str, str]]:
+    d = deb("python3.11-doc")
+    prefix = f"usr/share/doc/python3.11/html/{section}/"
+    return [(p[len("usr/share/doc/python3.11/html/"):], d.text(p)) for p in d.glob(prefix, ".html")]
+
+
+def split_fortunes(raw: str) -> list[str]:
+    return [e.strip("\n") for e in re.split(r"\n%\n", raw.replace("\r\n", "\n")) if e.strip() and e.strip() != "%"]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def fortunes(package: str) -> list[tuple[str, str]]:
+    """(key, entry) of a fortune package; key = "<collection>/<index>" (as
+    infra/sample numbers them)."""
+    d = deb(package)
+    out = []
+    for path in d.glob("usr/share/games/fortunes/"):
+        name = path.rsplit("/", 1)[1]
+        if "." in name:
+            continue
+        raw = _ANSI.sub("", d.text(path))
+        out += [(f"{name}/{i}", t) for i, t in enumerate(split_fortunes(raw))]
+    return out
+
+
+def lee_corpus() -> list[tuple[str, str]]:
+    """(key, text) of gensim's Lee news corpus (lee_background.cor: one
+    document a line; lee.cor); key = "<file>/<line>"."""
+    z = wheel("gensim")
+    out = []
+    for name in ("lee_background.cor", "lee.cor"):
+        raw = z.read(f"gensim/test/test_data/{name}").decode("utf-8", "replace")
+        out += [(f"{name}/{i}", ln.strip()) for i, ln in enumerate(raw.splitlines()) if ln.strip()]
+    return out
+
+
+def gensim_python_files() -> list[tuple[str, str]]:
+    z = wheel("gensim")
+    return [(n, z.read(n).decode("utf-8", "replace")) for n in sorted(z.namelist())
+            if n.endswith(".py") and "/test/" not in n]
+
+
+def chatterbot_files() -> list[tuple[str, str]]:
+    """(path, yaml text) of chatterbot-corpus's conversation files."""
+    z = wheel("chatterbot-corpus")
+    return [(n, z.read(n).decode("utf-8", "replace")) for n in sorted(z.namelist()) if n.endswith(".yml")]
+
+
+def chatterbot_conversations(yml: str) -> list[list[str]]:
+    """The conversations of one chatterbot yml file (turns in order), read
+    without a YAML library: ``- - first turn`` starts one, ``  - turn`` goes on."""
+    convs: list[list[str]] = []
+    cur = None
+    for line in yml.splitlines():
+        m = re.match(r"^- - (.*)$", line)
+        if m:
+            cur = [m.group(1)]
+            convs.append(cur)
+            continue
+        m = re.match(r"^  - (.*)$", line)
+        if m and cur is not None:
+            cur.append(m.group(1))
+        elif line.strip() and not line.startswith(" ") and cur is not None:
+            cur = None
+    clean = []
+    for c in convs:
+        turns = [t.strip().strip("'\"").replace("''", "'") for t in c]
+        turns = [t for t in turns if t]
+        if len(turns) >= 2:
+            clean.append(turns)
+    return clean
+
+
+# ------------------------------------------------------- fingerprints --
+def normalize(text: str) -> str:
+    """NFKC, lower case, whitespace runs to one space, stripped."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def pieces(text: str, min_chars: int = MIN_FINGERPRINT_CHARS) -> set[str]:
+    """The normalized document, and each normalized paragraph (blank-line
+    separated) and line of at least ``min_chars`` characters."""
+    out = {normalize(text)}
+    for part in re.split(r"\n\s*\n", text) + text.split("\n"):
+        n = normalize(part)
+        if len(n) >= min_chars:
+            out.add(n)
+    return out
+
+
+def training_texts():
+    """(origin, text) of every text the scorers train on, read through the
+    scorers' own functions (pipeline/scorer_models.py), so that a source they
+    add is followed here."""
+    from pipeline import scorer_models as sm
+
+    for lang in ("en", "zh"):
+        for d in sm.reference_docs(lang):
+            yield f"reference/{lang}", d["text"]
+    for d in sm.crawl_docs():
+        yield f"sample/{d['source']}", d["text"]
+    extra = getattr(sm, "training_sources", None)  # a scorer helper's added sources, if any
+    if callable(extra):
+        for origin, text in extra():
+            yield origin, text
+
+
+@lru_cache(maxsize=1)
+def training_fingerprints() -> frozenset[str]:
+    out: set[str] = set()
+    for _, text in training_texts():
+        out |= pieces(text)
+    return frozenset(out)
+
+
+def sample_texts_raw() -> list[str]:
+    """Every record's raw text in data/sample's jsonl files (what the readers
+    see after extraction is covered by training_fingerprints)."""
+    import gzip
+    import json
+
+    out = []
+    for p in sorted((REPO / "data" / "sample" / "jsonl").glob("*.jsonl.gz")):
+        with gzip.open(p, "rt", encoding="utf-8") as fh:
+            out += [json.loads(ln)["text"] for ln in fh if ln.strip()]
+    return out
