@@ -9,6 +9,19 @@ quality (English + Chinese kept, everything else dropped) at several
 and load time are its own. Writes out/bench/langid.png.
 
   .venv/bin/python bench/langid.py [--input data/sample] [--per-lang 800]
+  .venv/bin/python bench/langid.py --real    # real multilingual documents
+
+--real: held-out real documents, the stage as configured next to the code
+before the script front end (commit 81e452b's settings: no front end, the
+old candidate set), accuracy of the keep decision (en/zh kept with the right
+label, every other language dropped), docs per CPU second, per language and
+the confusion table. Sets: debian-handbook 11.20220922 translations (27
+locales; `apt-get download debian-handbook` into build/langid/ and
+`dpkg-deb -x` it to build/langid/hb; pages in hash bucket 0 = evaluation,
+bucket 1 = tuning; paragraphs whose words overlap the en-US page's by >= 50%
+are dropped as untranslated) and chatterbot-corpus 1.2.0 conversations
+(`pip download --no-deps chatterbot-corpus==1.2.0 -d build/langid/dl`,
+unzipped to build/langid/cb; bucket 0, not in data/sample).
 """
 from __future__ import annotations
 
@@ -25,6 +38,151 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipeline.config import load_config  # noqa: E402
+
+import gzip, re  # noqa: E402,E401
+
+import xxhash  # noqa: E402
+HB_LOCALES = {"ar-MA": "ar", "ca-ES": "ca", "cs-CZ": "cs", "da-DK": "da", "de-DE": "de", "el-GR": "el",
+              "en-US": "en", "es-ES": "es", "fa-IR": "fa", "fr-FR": "fr", "hr-HR": "hr", "id-ID": "id",
+              "it-IT": "it", "ja-JP": "ja", "ko-KR": "ko", "nb-NO": "nb", "nl-NL": "nl", "pl-PL": "pl",
+              "pt-BR": "pt", "ro-RO": "ro", "ru-RU": "ru", "sv-SE": "sv", "tr-TR": "tr", "vi-VN": "vi",
+              "zh-CN": "zh", "zh-TW": "zh"}
+WORD = re.compile(r"\w+")
+
+def bucket(source, key):
+    return xxhash.xxh64_intdigest(f"{source}:{key}".encode("utf-8")) % 2
+
+def _blocks(path):
+    import lxml.html
+    root = lxml.html.parse(str(path)).getroot()
+    out = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.split("}")[-1]
+        if not ("para" in (el.get("class") or "").split() or tag in ("pre", "h1", "h2", "h3")):
+            continue
+        anc, nested = el.getparent(), False
+        while anc is not None:
+            if isinstance(anc.tag, str) and ("para" in (anc.get("class") or "").split() or anc.tag.split("}")[-1] == "pre"):
+                nested = True
+                break
+            anc = anc.getparent()
+        if nested:
+            continue
+        text = el.text_content().strip("\n") if tag == "pre" else " ".join(el.text_content().split())
+        if text.strip():
+            out.append((tag, text))
+    return out
+
+def _words(t):
+    return {w.lower() for w in WORD.findall(t)}
+
+def handbook_docs(root, want_bucket):
+    root = Path(root)
+    docs = []
+    pages = sorted(p.name for p in (root / "en-US").glob("*.html"))
+    for page in pages:
+        if bucket("debian-handbook", page) != want_bucket:
+            continue
+        en = _blocks(root / "en-US" / page)
+        en_words = [_words(t) for tag, t in en if tag != "pre"]
+        for loc, lang in sorted(HB_LOCALES.items()):
+            blocks = _blocks(root / loc / page)
+            if lang != "en":
+                keep = []
+                for tag, t in blocks:
+                    if tag != "pre":
+                        w = _words(t)
+                        if any(len(w & e) / max(len(w | e), 1) >= 0.5 for e in en_words):
+                            continue  # untranslated (or outdated English) paragraph
+                    keep.append((tag, t))
+                blocks = keep
+            prose = sum(len(t) for tag, t in blocks if tag != "pre")
+            if prose < 300:
+                continue
+            text = "\n\n".join(t for _, t in blocks)
+            docs.append((text, lang, "page", f"{loc}/{page}"))
+            # one short chunk: consecutive prose blocks from the middle, 150-800 chars
+            prose_idx = [i for i, (tag, t) in enumerate(blocks) if tag == "div"]
+            if prose_idx:
+                i = prose_idx[len(prose_idx) // 2]
+                chunk = blocks[i][1]
+                j = i + 1
+                while len(chunk) < 150 and j < len(blocks):
+                    chunk += "\n\n" + blocks[j][1]; j += 1
+                docs.append((chunk[:800], lang, "chunk", f"{loc}/{page}#c"))
+    return docs
+
+def sample_texts():
+    import zstandard
+    texts = set()
+    with open(REPO / "data/sample/jsonl/dialogs.jsonl.zst", "rb") as fh:
+        for line in zstandard.ZstdDecompressor().stream_reader(fh).read().decode().splitlines():
+            texts.add(" ".join(json.loads(line)["text"].split()))
+    return texts
+
+CB_LANG = {"bangla": "bn", "chinese": "zh", "tchinese": "zh", "english": "en", "french": "fr", "german": "de",
+           "hebrew": "he", "hindi": "hi", "indonesia": "id", "italian": "it", "marathi": "mr", "odia": "or",
+           "portuguese": "pt", "russian": "ru", "spanish": "es", "swedish": "sv", "telugu": "te", "thai": "th"}
+
+def chatterbot_docs(root, want_bucket):
+    import yaml
+    seen = sample_texts()
+    docs = []
+    for d in sorted(Path(root).iterdir()):
+        if d.name not in CB_LANG:
+            continue
+        for f in sorted(d.glob("*.yml")):
+            data = yaml.safe_load(f.read_text(encoding="utf-8"))
+            for i, conv in enumerate(data.get("conversations") or []):
+                text = "\n".join(str(t) for t in conv if t is not None)
+                key = f"{d.name}/{f.name}:{i}"
+                if " ".join(text.split()) in seen or bucket("chatterbot-corpus", key) != want_bucket:
+                    continue
+                docs.append((text, CB_LANG[d.name], "dialog", key))
+    return docs
+
+
+
+OLD_CANDIDATES = ["ar", "bg", "bn", "cs", "da", "de", "el", "en", "es", "fa", "fi", "fr", "he", "hi", "hu", "id",
+                  "it", "ja", "ko", "mr", "nl", "pl", "pt", "ro", "ru", "sv", "ta", "te", "th", "tr", "uk", "ur",
+                  "vi", "yo", "zh"]
+
+
+def real_main() -> None:
+    from pipeline.document import Document
+    from pipeline.langid import LanguageID
+
+    build = REPO / "build" / "langid"
+    sets = {"handbook bucket 1 (tune)": handbook_docs(build / "hb/usr/share/doc/debian-handbook/html", 1),
+            "handbook bucket 0 (eval)": handbook_docs(build / "hb/usr/share/doc/debian-handbook/html", 0),
+            "chatterbot bucket 0 (eval)": chatterbot_docs(build / "cb/chatterbot_corpus/data", 0)}
+    cfg = load_config().section("langid")
+    keep = set(cfg["keep"])
+    stages = {"before": LanguageID(**{**cfg, "script_frontend": False, "candidates": OLD_CANDIDATES}),
+              "config": LanguageID(**cfg)}
+    for set_name, docs in sets.items():
+        print(f"\n== {set_name}: {len(docs)} documents")
+        for st_name, st in stages.items():
+            t0 = time.process_time()
+            res = []
+            for text, _, _, key in docs:
+                d = Document(id=key, text=text)
+                reason = st(d)
+                res.append((d.lang, reason))
+            dt = time.process_time() - t0
+            ok, n, conf = collections.Counter(), collections.Counter(), collections.Counter()
+            for (_, gold, _, _), (lang, reason) in zip(docs, res):
+                kept = reason is None
+                good = (kept and lang == gold) if gold in keep else not kept
+                n[gold] += 1
+                ok[gold] += good
+                if not good:
+                    conf[(gold, (lang or "none") + ("+kept" if kept else ""))] += 1
+            print(f"  {st_name:<7} accuracy {sum(ok.values()) / len(docs):.4f}  {len(docs) / dt:7.0f} docs/cpu-s  "
+                  + " ".join(f"{g}={ok[g]}/{n[g]}" for g in sorted(n)))
+            print("          errors (gold -> predicted): " + (", ".join(f"{g}->{p}: {c}" for (g, p), c in conf.most_common()) or "none"))
 
 # The restricted candidate set is the one in config/default.toml [langid].
 RESTRICTED = load_config().section("langid")["candidates"]
@@ -107,7 +265,10 @@ def main() -> None:
     ap.add_argument("--input", default=str(REPO / "data" / "sample"))
     ap.add_argument("--per-lang", type=int, default=800, help="at most this many documents a language")
     ap.add_argument("--out", default=str(REPO / "out" / "bench"))
+    ap.add_argument("--real", action="store_true", help="real multilingual documents (see above)")
     args = ap.parse_args()
+    if args.real:
+        return real_main()
     lcfg = load_config().section("langid")
     keep = set(lcfg["keep"])
     max_chars = lcfg["max_chars"]
