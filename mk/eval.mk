@@ -1,0 +1,38 @@
+## ------------------------------------------- held-out evaluation (eval) --
+# data/eval/quality/{dev,test}.jsonl.gz: labelled held-out filtering set, built
+# by infra/eval/quality_set.py from the Debian/PyPI files in $(EVAL_SRC)
+# (downloaded only when that folder is missing; versions pinned, as
+# infra/eval/sources.py lists them). The rebuild must reproduce the shipped
+# files byte for byte: eval-data checks it (sha256 before/after) and fails
+# otherwise. Tune on SPLIT=dev; report SPLIT=test.
+EVAL_SRC  := build/eval-src
+EVAL_DEBS := debian-handbook=11.20220922 gnome-user-docs=43.0-2 debian-faq=11.1 debian-faq-zh-cn=11.1 \
+             python3.11-doc=3.11.2-6+deb12u9 fortunes=1:1.99.1-7.3 fortunes-min=1:1.99.1-7.3 fortunes-zh=2.98
+EVAL_PYPI := gensim==4.4.0 chatterbot-corpus==1.3.3 pypinyin==0.55.0
+SPLIT     ?= dev
+
+.PHONY: eval-src eval-data eval-quality-set bench-quality
+
+$(EVAL_SRC)/.downloaded:
+	@mkdir -p $(EVAL_SRC)/deb $(EVAL_SRC)/pypi
+	@echo "[eval] downloading Debian packages and PyPI files into $(EVAL_SRC)"
+	@cd $(EVAL_SRC)/deb && apt-get update -qq && for p in $(EVAL_DEBS); do \
+	  apt-get download -qq "$$p" 2>/dev/null || { echo "[eval] $$p is not on the mirror"; exit 1; }; done
+	$(PIP) download -q --disable-pip-version-check --no-deps -d $(EVAL_SRC)/pypi --only-binary :all: $(EVAL_PYPI)
+	@touch $@
+
+eval-src: $(EVAL_SRC)/.downloaded ## download the evaluation sets' sources (Debian/PyPI) once
+
+eval-quality-set: setup eval-src ## rebuild data/eval/quality and check it is byte-identical to the shipped files
+	@set -e; before=$$(cd data/eval/quality && sha256sum dev.jsonl.gz test.jsonl.gz 2>/dev/null); \
+	$(PY) infra/eval/quality_set.py --src $(EVAL_SRC) --out data/eval/quality; \
+	after=$$(cd data/eval/quality && sha256sum dev.jsonl.gz test.jsonl.gz); \
+	echo "$$after"; \
+	if [ -n "$$before" ] && [ "$$before" != "$$after" ]; then \
+	  echo "[eval] the rebuilt data/eval/quality differs from the shipped files"; exit 1; fi
+
+eval-data: eval-quality-set ## build the held-out sets, then bench/quality.py on the test split
+	$(PY) bench/quality.py --split test
+
+bench-quality: setup ## filtering vs the rules baseline on data/eval/quality (SPLIT=dev|test)
+	$(PY) bench/quality.py --split $(SPLIT)

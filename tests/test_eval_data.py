@@ -1,0 +1,106 @@
+"""The held-out filtering evaluation set (data/eval/quality, built by
+infra/eval/quality_set.py) is well formed and shares no text with anything
+the scorers train on (issue #12 part 3). Fast: no Spark.
+
+Training inputs are read through the scorers' own functions
+(pipeline/scorer_models.py: reference_docs, crawl_docs), by
+infra/eval/sources.training_texts, so a source the scorers add is checked too.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+
+import pytest
+
+from infra.eval import quality_set as Q
+from infra.eval import sources as S
+
+DATA = S.REPO / "data" / "eval" / "quality"
+SPLITS = ("dev", "test")
+FIELDS = {"id", "text", "lang_gold", "label", "set", "category", "source", "origin", "transform"}
+CATEGORIES = {
+    ("easy", "keep"): {"clean_en", "clean_zh"},
+    ("easy", "drop"): set(Q.EASY_DROP),
+    ("hard", "keep"): set(Q.HARD_KEEP),
+    ("hard", "drop"): set(Q.HARD_DROP),
+    ("mojibake_repairable", "keep"): {"mojibake_repairable"},
+}
+# Sources that training may also read: only their bucket-0 documents are evaluation text.
+SHARED_SOURCES = {"debian-handbook", "gnome-user-docs", "python3.11-doc", "fortunes", "fortunes-zh",
+                  "chatterbot-corpus", "gensim-lee", "debian-faq", "debian-faq-zh-cn"}
+
+
+def load(split: str) -> list[dict]:
+    with gzip.open(DATA / f"{split}.jsonl.gz", "rt", encoding="utf-8") as fh:
+        return [json.loads(ln) for ln in fh if ln.strip()]
+
+
+@pytest.fixture(scope="module")
+def docs() -> dict[str, list[dict]]:
+    return {s: load(s) for s in SPLITS}
+
+
+def test_no_evaluation_text_in_any_training_input(docs):
+    """Neither a document nor any normalized paragraph / line of >= 60
+    characters of it is in data/sample, data/reference or any other text the
+    scorers train on."""
+    fp = S.training_fingerprints()
+    assert len(fp) > 10_000  # the training texts were really read
+    hits = []
+    for split, ds in docs.items():
+        for d in ds:
+            common = S.pieces(d["text"]) & fp
+            if common:
+                hits.append((split, d["id"], d["category"], sorted(common)[0][:80]))
+    assert not hits, f"{len(hits)} evaluation documents share text with training data, e.g. {hits[:5]}"
+
+
+def test_shared_sources_are_bucket_zero(docs):
+    wrong = [(d["id"], d["source"], d["origin"]) for ds in docs.values() for d in ds
+             if d["source"] in SHARED_SOURCES and not S.is_eval(d["source"], d["origin"])]
+    assert not wrong, f"documents from bucket 1 (training side): {wrong[:5]}"
+
+
+def test_dev_and_test_are_disjoint(docs):
+    dev, test = docs["dev"], docs["test"]
+    assert not {d["id"] for d in dev} & {d["id"] for d in test}, "an id is in both splits"
+    assert not {S.normalize(d["text"]) for d in dev} & {S.normalize(d["text"]) for d in test}, \
+        "a text is in both splits"
+    assert not {(d["source"], d["origin"]) for d in dev} & {(d["source"], d["origin"]) for d in test}, \
+        "one source document feeds both splits"
+
+
+def test_records_are_well_formed(docs):
+    for split, ds in docs.items():
+        ids = Counter(d["id"] for d in ds)
+        dup = [i for i, n in ids.items() if n > 1]
+        assert not dup, f"{split}: duplicate ids {dup[:5]}"
+        texts = Counter(S.normalize(d["text"]) for d in ds)
+        assert max(texts.values()) == 1, f"{split}: a text appears twice"
+        for d in ds:
+            assert set(d) == FIELDS, f"{split} {d.get('id')}: fields {sorted(d)}"
+            assert d["label"] in ("keep", "drop"), d["id"]
+            assert d["category"] in CATEGORIES.get((d["set"], d["label"]), set()), \
+                f"{split} {d['id']}: {d['set']}/{d['label']}/{d['category']} is not a known category"
+            assert d["lang_gold"] is None or (isinstance(d["lang_gold"], str) and 2 <= len(d["lang_gold"]) <= 3)
+            assert isinstance(d["text"], str) and d["text"].strip() == d["text"] and d["text"]
+            assert d["id"] == Q.doc_id(d["category"], d["text"]), f"{split} {d['id']}: id is not the content hash"
+            assert Q.split_of(d["source"], d["origin"]) == split, f"{d['id']} is in the wrong split"
+
+
+def test_every_category_is_present_in_both_splits(docs):
+    for split, ds in docs.items():
+        counts = Counter((d["set"], d["label"], d["category"]) for d in ds)
+        for (set_, label), cats in CATEGORIES.items():
+            for cat in cats:
+                assert counts[(set_, label, cat)] > 0, f"{split}: no {set_}/{label}/{cat} documents"
+
+
+def test_mojibake_repairable_is_mojibake_that_ftfy_changes(docs):
+    import ftfy
+
+    for ds in docs.values():
+        for d in (d for d in ds if d["set"] == "mojibake_repairable"):
+            assert ftfy.fix_text(d["text"]) != d["text"], d["id"]
