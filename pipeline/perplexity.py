@@ -84,6 +84,79 @@ class PerplexityModel:
         total, n = self.log_score(text)
         return round(10.0 ** (-total / n), 1) if n else None
 
+    def measures(self, text: str, long_line_tokens: int) -> dict[str, float | int | None]:
+        """What the stage writes (None where there is nothing to measure):
+
+        ppl              perplexity over every line (cc_net's; the buckets)
+        ppl_gain         context gain: mean log10 probability of a
+                         word-initial token under the 5-gram minus under the
+                         model's unigrams (KenLM's probability from an empty
+                         context), over every line: how much the word order
+                         helps the model. Real text gains (0.3-0.6 on
+                         reference text); word salad (real words in random
+                         order) gains nothing or less, even when its words are
+                         common, which perplexity alone cannot tell from
+                         rare-word prose. Word-initial: a SentencePiece piece
+                         that starts a word (or </s>, or any non-ASCII piece):
+                         the pieces inside a word are predictable in salad too.
+        ppl_long, ppl_long_gain, ppl_long_tokens
+                         the same over lines of at least ``long_line_tokens``
+                         pieces only (prose lines), and their token count: an
+                         n-gram verdict on short lines (verse, dialog turns,
+                         menus) rests on a few tokens after <s> and is not
+                         confident.
+        """
+        import kenlm
+
+        null, out = kenlm.State(), kenlm.State()
+        self.lm.NullContextWrite(null)
+        base = self.lm.BaseScore
+        # [all lines, long lines]: sum log10 p, tokens, sum gain, gain tokens
+        acc = [[0.0, 0, 0.0, 0], [0.0, 0, 0.0, 0]]
+        for line in text.split("\n"):
+            pieces = self.tokenize(line)
+            if not pieces:
+                continue
+            parts = (acc[0], acc[1]) if len(pieces) >= long_line_tokens else (acc[0],)
+            for (lp, _, _), w in zip(self.lm.full_scores(" ".join(pieces), bos=True, eos=True), pieces + ["</s>"]):
+                initial = w[0] == "\u2581" or w == "</s>" or not w.isascii()
+                g = lp - base(null, w, out) if initial else 0.0
+                for a in parts:
+                    a[0] += lp
+                    a[1] += 1
+                    if initial:
+                        a[2] += g
+                        a[3] += 1
+
+        def ppl(a):
+            return round(10.0 ** (-a[0] / a[1]), 1) if a[1] else None
+
+        def gain(a):
+            return round(a[2] / a[3], 4) if a[3] else None
+
+        return {"ppl": ppl(acc[0]), "ppl_gain": gain(acc[0]), "ppl_long": ppl(acc[1]),
+                "ppl_long_gain": gain(acc[1]), "ppl_long_tokens": acc[1][1]}
+
+
+def thresholds_path(models_dir: str | Path) -> Path:
+    """Per-language thresholds calibrated by ``make scorers`` (``calibrate``)."""
+    return models_path(models_dir, "perplexity", "thresholds.json")
+
+
+def load_thresholds(path: str) -> dict:
+    import json
+
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_thresholds(models_dir: str | Path, per_lang: Mapping[str, dict]) -> Path:
+    import json
+
+    path = thresholds_path(models_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"languages": dict(per_lang)}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
 
 def model_paths(models_dir: str | Path, lang: str) -> tuple[Path, Path]:
     return (models_path(models_dir, "perplexity", f"{lang}.sp.model"),
@@ -91,39 +164,151 @@ def model_paths(models_dir: str | Path, lang: str) -> tuple[Path, Path]:
 
 
 class PerplexityScorer(Configured, Stage):
-    """Score ``ppl`` (KenLM perplexity) for documents of ``languages``; drop
-    those above ``max_perplexity[lang]`` with reason ``high_perplexity``.
+    """Score ``ppl`` and the other measures of ``PerplexityModel.measures``
+    for documents of ``languages``, and drop
 
-    models_dir      where ``make scorers`` put the models (relative: from
-                    the repository root)
-    languages       languages that have a model; others pass unscored
-    max_perplexity  per-language drop threshold; a language not in it is
-                    scored but never dropped
+      high_perplexity  ``ppl`` above ``max_perplexity[lang]``
+      word_salad       at least ``salad_min_tokens`` tokens on prose lines,
+                       and there ``ppl_long_gain`` below ``salad_max_gain[lang]``
+                       or ``ppl_long`` above ``salad_min_perplexity[lang]``:
+                       real words whose order the 5-gram finds absurd
+
+    models_dir            where ``make scorers`` put the models (relative:
+                          from the repository root)
+    languages             languages that have a model; others pass unscored
+    max_perplexity, salad_max_gain, salad_min_perplexity
+                          per-language thresholds; a language missing from
+                          one takes the value calibrated by ``make scorers``
+                          (models/perplexity/thresholds.json, ``calibrate``);
+                          ``false`` for a language switches that test off
+    long_line_tokens      pieces that make a line a prose line
+    salad_min_tokens      fewer prose-line tokens: never called word salad
     """
 
     name = "perplexity"
-    score_columns: ClassVar[tuple[str, ...]] = ("ppl",)
+    score_columns: ClassVar[tuple[str, ...]] = ("ppl", "ppl_gain", "ppl_long", "ppl_long_gain", "ppl_long_tokens")
+    integer_scores: ClassVar[tuple[str, ...]] = ("ppl_long_tokens",)
+    THRESHOLDS = ("max_perplexity", "salad_max_gain", "salad_min_perplexity")
 
-    def __init__(self, *, models_dir: str, languages: Sequence[str], max_perplexity: Mapping[str, float]):
-        self.max_perplexity = dict(max_perplexity)
+    def __init__(self, *, models_dir: str, languages: Sequence[str], max_perplexity: Mapping[str, float],
+                 salad_max_gain: Mapping[str, float], salad_min_perplexity: Mapping[str, float],
+                 long_line_tokens: int, salad_min_tokens: int):
         self.models = {}
         for lang in languages:
             sp_path, lm_path = model_paths(models_dir, lang)
             self.models[lang] = PerplexityModel(require(sp_path, f"SentencePiece ({lang})"),
                                                 require(lm_path, f"KenLM ({lang})"))
+        given = {"max_perplexity": dict(max_perplexity), "salad_max_gain": dict(salad_max_gain),
+                 "salad_min_perplexity": dict(salad_min_perplexity)}
+        calibrated: dict = {}
+        if any(lang not in given[k] for k in self.THRESHOLDS for lang in languages):
+            calibrated = cached("ppl-thresholds", require(thresholds_path(models_dir), "perplexity thresholds"),
+                                load_thresholds)["languages"]
+        # threshold name -> lang -> value (None: that test is off)
+        self.thresholds: dict[str, dict[str, float | None]] = {}
+        for k in self.THRESHOLDS:
+            per = {}
+            for lang in languages:
+                v = given[k][lang] if lang in given[k] else calibrated.get(lang, {}).get(k)
+                if v is None and lang not in given[k]:
+                    raise ValueError(f"no {k} for {lang!r} in [perplexity] nor in {thresholds_path(models_dir)}: "
+                                     "run `make scorers`")
+                per[lang] = None if v is False else float(v)
+            self.thresholds[k] = per
+        self.long_line_tokens, self.salad_min_tokens = long_line_tokens, salad_min_tokens
 
     def __call__(self, doc: Document) -> str | None:
         model = self.models.get(doc.lang)
         if model is None:
             return None
-        ppl = model.perplexity(doc.text)
-        if ppl is None:
+        m = model.measures(doc.text, self.long_line_tokens)
+        if m["ppl"] is None:
             return None
-        doc.scores["ppl"] = ppl
-        limit = self.max_perplexity.get(doc.lang)
-        if limit is not None and ppl > limit:
+        doc.scores.update({k: v for k, v in m.items() if v is not None})
+        t = {k: v[doc.lang] for k, v in self.thresholds.items()}
+        if t["max_perplexity"] is not None and m["ppl"] > t["max_perplexity"]:
             return "high_perplexity"
+        if m["ppl_long_tokens"] >= self.salad_min_tokens and (
+                (t["salad_max_gain"] is not None and m["ppl_long_gain"] < t["salad_max_gain"])
+                or (t["salad_min_perplexity"] is not None and m["ppl_long"] > t["salad_min_perplexity"])):
+            return "word_salad"
         return None
+
+
+def word_salad(text: str, lang: str, rng) -> str:
+    """The words of ``text`` in random order, each line keeping its number
+    of words (Chinese: jieba words, joined without spaces): what a spammer's
+    generator or a broken extractor produces; used to calibrate."""
+    if lang == "zh":
+        from pipeline.words import chinese_words
+
+        lines = [chinese_words(x) for x in text.split("\n") if x.strip()]
+        sep = ""
+    else:
+        lines = [x.split() for x in text.split("\n") if x.strip()]
+        sep = " "
+    words = [w for line in lines for w in line]
+    rng.shuffle(words)
+    out, i = [], 0
+    for line in lines:
+        out.append(sep.join(words[i:i + len(line)]))
+        i += len(line)
+    return "\n".join(out)
+
+
+# Calibration (``calibrate``): documented here, figures in thresholds.json.
+CALIBRATION = {
+    "chunk_chars": 2000,       # held-out reference cut into page-sized chunks
+    "clean_percentile": 1.0,   # the clean side: 1st percentile of gain, 99th of perplexity
+    "salad_percentile": 99.0,  # the salad side: 99th percentile of gain, 1st of perplexity
+    "max_perplexity_factor": 5.0,  # high_perplexity: this x the 99th percentile of clean ppl
+}
+
+
+def calibrate(model: PerplexityModel, texts: Sequence[str], lang: str, long_line_tokens: int,
+              min_tokens: int, seed: int = 0) -> dict:
+    """Thresholds of one language from held-out reference ``texts`` (never
+    trained on): each is cut into chunks (``CALIBRATION``), each chunk is
+    measured as is (clean) and as word salad of its own words. The word-salad
+    thresholds lie halfway between the clean and the salad side (gain: the
+    1st percentile of clean vs the 99th of salad; perplexity: geometric mean
+    of the 99th of clean and the 1st of salad), or ``False`` (the test is
+    off) when the two sides overlap; ``max_perplexity`` is a
+    multiple of the clean 99th percentile (text far from any reference).
+    Returns the thresholds and the figures they came from."""
+    import random
+
+    import numpy as np
+
+    from pipeline.scorer_models import paragraph_chunks
+
+    rng = random.Random(seed)
+    clean, salad = [], []
+    for t in texts:
+        for chunk in paragraph_chunks(t, CALIBRATION["chunk_chars"]):
+            c = model.measures(chunk, long_line_tokens)
+            s = model.measures(word_salad(chunk, lang, rng), long_line_tokens)
+            if c["ppl_long_tokens"] >= min_tokens and s["ppl_long_tokens"] >= min_tokens:
+                clean.append(c)
+                salad.append(s)
+    if len(clean) < 20:
+        raise ValueError(f"{lang}: {len(clean)} held-out reference chunks with {min_tokens}+ prose tokens; "
+                         "need 20 to calibrate")
+    lo, hi = CALIBRATION["clean_percentile"], CALIBRATION["salad_percentile"]
+    pct = lambda rows, key, q: float(np.percentile([r[key] for r in rows], q))  # noqa: E731
+    clean_gain, salad_gain = pct(clean, "ppl_long_gain", lo), pct(salad, "ppl_long_gain", hi)
+    clean_ppl, salad_ppl = pct(clean, "ppl_long", 100 - lo), pct(salad, "ppl_long", 100 - hi)
+    clean_ppl_all = pct(clean, "ppl", 99.0)
+    # A test whose two sides overlap on held-out text would drop clean text: off.
+    return {
+        "max_perplexity": round(CALIBRATION["max_perplexity_factor"] * clean_ppl_all, 1),
+        "salad_max_gain": round((clean_gain + salad_gain) / 2, 4) if clean_gain > salad_gain else False,
+        "salad_min_perplexity": round(math.sqrt(clean_ppl * salad_ppl), 1) if clean_ppl < salad_ppl else False,
+        "figures": {"chunks": len(clean), f"clean_gain_p{lo:g}": round(clean_gain, 4),
+                    f"salad_gain_p{hi:g}": round(salad_gain, 4), f"clean_ppl_long_p{100 - lo:g}": round(clean_ppl, 1),
+                    f"salad_ppl_long_p{100 - hi:g}": round(salad_ppl, 1), "clean_ppl_p99": round(clean_ppl_all, 1),
+                    **CALIBRATION},
+    }
 
 
 # --------------------------------------------------------------- buckets --

@@ -7,7 +7,9 @@ module-level cache keyed by kind and path), never once per row or partition.
 
 Training data (all shipped, nothing downloaded):
   reference   data/reference/<lang>.jsonl.gz: Wikipedia (en), the best
-              freely licensed Chinese prose available offline (zh)
+              freely licensed Chinese prose available offline (zh); and
+              <lang>-docs.jsonl.gz: bucket-1 pages of the Debian handbook
+              and GNOME help (data/reference/SOURCES.md)
   crawl       data/sample/*: raw crawl-like records of every format, read
               by pipeline/readers.py as the corpus build reads them
 Every split is by a hash of the document id: deterministic.
@@ -115,13 +117,23 @@ def script_lang(text: str, min_cjk_share: float = 0.3) -> str:
 
 
 # --------------------------------------------------------- training data --
-def reference_docs(lang: str, reference_dir: Path = REFERENCE_DIR) -> list[dict]:
-    """The reference documents of ``lang`` (``id``, ``text``, ``source``)."""
-    path = Path(reference_dir) / f"{lang}.jsonl.gz"
+def reference_files(lang: str, reference_dir: Path = REFERENCE_DIR) -> list[Path]:
+    """``<lang>.jsonl.gz`` and every ``<lang>-<more>.jsonl.gz`` beside it
+    (data/reference/SOURCES.md), in name order."""
+    base = Path(reference_dir)
+    path = base / f"{lang}.jsonl.gz"
     if not path.is_file():
         raise FileNotFoundError(f"reference text {path} is missing (it ships with the repository)")
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return [path] + sorted(base.glob(f"{lang}-*.jsonl.gz"))
+
+
+def reference_docs(lang: str, reference_dir: Path = REFERENCE_DIR) -> list[dict]:
+    """The reference documents of ``lang`` (``id``, ``text``, ``source``)."""
+    out = []
+    for path in reference_files(lang, reference_dir):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            out += [json.loads(line) for line in fh if line.strip()]
+    return out
 
 
 def crawl_docs(sample_dir: Path = SAMPLE_DIR) -> Iterator[dict]:

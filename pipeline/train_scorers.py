@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 
 from pipeline.coherence import load_model as load_coherence, train_coherence
-from pipeline.perplexity import (BUCKETS, PerplexityScorer, bucket_cutoffs, bucket_of, perplexity_report,
-                                 train_perplexity)
+from pipeline.config import load_config
+from pipeline.perplexity import (BUCKETS, PerplexityModel, PerplexityScorer, bucket_cutoffs, bucket_of, calibrate,
+                                 model_paths, perplexity_report, train_perplexity, write_thresholds)
 from pipeline.quality import evaluate_quality, train_quality
 from pipeline.safety import CATEGORIES, evaluate_safety, train_safety
 from pipeline.scorer_models import (REFERENCE_DIR, REFERENCE_SOURCES, SAMPLE_DIR, crawl_docs, models_path,
@@ -116,10 +117,20 @@ def main(argv=None) -> int:
     md = ["# Learned scorers: held-out evaluation", "",
           f"Written by `python -m pipeline.train_scorers`; {int(HELDOUT * 100)}% of documents held out by id hash.", ""]
     summary: dict = {}
+    ppl_cfg = load_config().section("perplexity")
+    thresholds = {}
     for lang in LANGUAGES:
         texts = [d["text"] for d in split(refs[lang], "train")]
         train_perplexity(texts, lang, args.models, args.kenlm_bin)
         log(f"perplexity/{lang}: SentencePiece + KenLM 5-gram on {len(texts)} reference documents")
+        thresholds[lang] = calibrate(PerplexityModel(*model_paths(args.models, lang)),
+                                     [d["text"] for d in split(refs[lang], "test")], lang,
+                                     ppl_cfg["long_line_tokens"], ppl_cfg["salad_min_tokens"])
+        t = thresholds[lang]
+        log(f"perplexity/{lang}: calibrated on held-out reference: max_perplexity {t['max_perplexity']}, "
+            f"salad_max_gain {t['salad_max_gain']}, salad_min_perplexity {t['salad_min_perplexity']}")
+        md += [f"## perplexity thresholds / {lang} (held-out reference vs its word salad)", "",
+               "```", json.dumps(t, indent=1, sort_keys=True), "```", ""]
         negatives = [d for d in crawl if d["lang"] == lang and d["source"] not in REFERENCE_SOURCES]
         model = train_quality(split(refs[lang], "train"), split(negatives, "train"), lang, args.models)
         ev = evaluate_quality(model, split(refs[lang], "test"), split(negatives, "test"))
@@ -134,6 +145,8 @@ def main(argv=None) -> int:
                f"glued junctions below it: {cal['calibration']['glued_detected']:.1%} "
                f"of {cal['calibration']['glued_junctions']}", ""]
         log(f"coherence/{lang}: threshold {cal['threshold']}, glued detected {cal['calibration']['glued_detected']:.1%}")
+    write_thresholds(args.models, thresholds)
+    summary["perplexity_thresholds"] = thresholds
     md += perplexity_section(crawl, args.models, report)
     log("perplexity: buckets of the crawl sample written to report/perplexity_*.png")
     safety_docs = crawl + refs["en"] + refs["zh"]

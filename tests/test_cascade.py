@@ -113,3 +113,103 @@ def test_count_columns_are_integers_in_a_real_build(spark, tmp_path):
             assert schema.field(c).type == (pa.int64() if c in ints else pa.float64()), (part, c)
     ledger = pq.read_table(out / "ledger", columns=["h_n_words", "decision"]).to_pydict()
     assert any(v is not None and v > 0 for v in ledger["h_n_words"])
+
+
+# ------------------------------------------ rules judge form, scores content --
+# Real stages and the real models of `make scorers` (models/): the shipped
+# heuristics and KenLM perplexity; real text (tests/real_text.py: Debian
+# Reference paragraphs).
+from real_text import EN_PARAGRAPHS  # noqa: E402
+
+from pipeline.cascade import RescuePolicy, build_stages, judge  # noqa: E402
+from pipeline.document import Document  # noqa: E402
+
+NO_DROP = {"max_perplexity": {"en": False, "zh": False}, "salad_max_gain": {"en": False, "zh": False},
+           "salad_min_perplexity": {"en": False, "zh": False}}
+
+
+def form_stages():
+    from pipeline.heuristics import TextMetricFilter
+    from pipeline.perplexity import PerplexityScorer
+
+    return [TextMetricFilter.from_config(), PerplexityScorer.from_config(**NO_DROP)]
+
+
+def verse_layout(text: str, words_per_line: int = 5) -> str:
+    """Prose set out as verse or subtitles: a few words a line, no
+    punctuation at the line ends (the words and their order are the text's)."""
+    words = text.replace(".", "").replace(",", "").split()
+    return "\n".join(" ".join(words[i:i + words_per_line]) for i in range(0, len(words), words_per_line))
+
+
+POLICY = RescuePolicy(reasons=["heuristics:too_many_short_lines", "heuristics:too_few_punct_lines"],
+                      min_score={"ppl_gain": {"en": 0.2}}, max_score={"ppl": {"en": 600.0}})
+
+
+def test_form_rule_rejection_is_rescued_by_confident_scores():
+    stages = form_stages()
+    text = verse_layout(" ".join(EN_PARAGRAPHS[2:5]))
+    without = Document(id="v", text=text, lang="en")
+    decision, stage, reason = judge(without, stages)
+    assert (decision, stage) == ("rejected", "heuristics") and reason in ("too_many_short_lines", "too_few_punct_lines")
+    doc = Document(id="v", text=text, lang="en")
+    assert judge(doc, stages, POLICY) == ("kept", "", None), doc.scores
+    assert doc.edits == {f"rescued:heuristics:{reason}": 1}
+    assert doc.scores["ppl"] <= 600 and doc.scores["ppl_gain"] >= 0.2
+    # run_batch with the policy: the ledger row is kept, the rule's reason in edits
+    b = batch([text, "x"])
+    b = b.append_column("lang", pa.array(["en", "en"]))
+    schema = output_schema(b.schema, [type(s) for s in stages])
+    out = run_batch(b, stages, schema, rescue=POLICY).to_pydict()
+    assert out["decision"] == ["kept", "rejected"] and out["reason"] == [None, "too_short"]
+    assert json.loads(out["edits"][0]) == {f"rescued:heuristics:{reason}": 1}
+
+
+def test_unconfident_scores_leave_the_rule_rejection_as_it_was():
+    import random
+
+    stages = form_stages()
+    words = " ".join(EN_PARAGRAPHS[2:5]).replace(".", "").replace(",", "").split()
+    random.Random(1).shuffle(words)
+    salad = verse_layout(" ".join(words))
+    doc = Document(id="s", text=salad, lang="en")
+    decision, stage, reason = judge(doc, stages, POLICY)
+    assert (decision, stage) == ("rejected", "heuristics") and reason in POLICY_REASONS
+    assert doc.edits == {} and doc.scores["ppl_gain"] < 0.2  # scored, not rescued: the ledger says why
+
+
+POLICY_REASONS = ("too_many_short_lines", "too_few_punct_lines")
+
+
+def test_rescue_never_applies_to_language_length_garbled_or_safety():
+    for item in ("heuristics:too_short", "heuristics:too_long", "heuristics:garbled", "langid:lang_low_confidence",
+                 "safety:unsafe:porn", "perplexity:high_perplexity", "heuristics"):
+        with pytest.raises(ValueError):
+            RescuePolicy(reasons=[item], min_score={}, max_score={"ppl": {"en": 1e9}})
+    # a confident document rejected as too short stays rejected
+    stages = form_stages()
+    short = Document(id="t", text=EN_PARAGRAPHS[5][:120], lang="en")
+    generous = RescuePolicy(reasons=["heuristics:too_many_short_lines"], min_score={}, max_score={"ppl": {"en": 1e9}})
+    assert judge(short, stages, generous)[:3] == ("rejected", "heuristics", "too_short")
+    assert short.edits == {}
+    # a language without bounds is never confident
+    zh = Document(id="z", text=verse_layout(" ".join(EN_PARAGRAPHS[2:5])), lang="zh")
+    assert judge(zh, [stages[0]], generous)[0] == "rejected"
+
+
+def test_rescue_policy_comes_from_config(tmp_path):
+    cfg = load_config()
+    sec = cfg.section("cascade.rescue")
+    assert sec["reasons"] and all(":" in r for r in sec["reasons"])
+    for lang in ("en", "zh"):
+        assert any(lang in per for per in {**sec.get("min_score", {}), **sec.get("max_score", {})}.values())
+    stages = build_stages(["heuristics", "perplexity"], cfg)
+    assert stages.rescue is not None and stages.rescue.rescuable("heuristics", "too_many_short_lines")
+    # the length rules alone (split parts) write no score the policy reads: no rescue
+    assert build_stages(["heuristics"], cfg).rescue is None
+    f = tmp_path / "off.toml"
+    f.write_text("[cascade.rescue]\nreasons = []\n")
+    assert build_stages(["heuristics", "perplexity"], load_config(f)).rescue is None
+    f.write_text('[cascade.rescue]\nreasons = ["heuristics:too_short"]\n')
+    with pytest.raises(ValueError, match="cannot be rescued"):
+        build_stages(["heuristics", "perplexity"], load_config(f))

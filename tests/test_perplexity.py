@@ -7,8 +7,10 @@ import pyarrow as pa
 import pytest
 
 from pipeline.document import Document
-from pipeline.perplexity import (PerplexityScorer, bucket_cutoffs, bucket_of, model_paths, perplexity_report,
-                                 train_perplexity)
+from pipeline.config import load_config
+from pipeline.perplexity import (PerplexityModel, PerplexityScorer, bucket_cutoffs, bucket_of, calibrate,
+                                 load_thresholds, model_paths, perplexity_report, thresholds_path, train_perplexity,
+                                 word_salad, write_thresholds)
 from pipeline.scorer_models import ModelMissing, SAMPLE_DIR, crawl_docs, reference_docs, split_of
 
 KENLM_BIN = Path(__file__).resolve().parent.parent / "tools" / "kenlm" / "bin"
@@ -17,9 +19,15 @@ KENLM_BIN = Path(__file__).resolve().parent.parent / "tools" / "kenlm" / "bin"
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     out = tmp_path_factory.mktemp("ppl")
+    cfg = load_config().section("perplexity")
+    thresholds = {}
     for lang in ("en", "zh"):
         texts = [d["text"] for d in reference_docs(lang) if split_of(d["id"], 0.2) == "train"]
         train_perplexity(texts, lang, out, KENLM_BIN)
+        held = [d["text"] for d in reference_docs(lang) if split_of(d["id"], 0.2) == "test"]
+        thresholds[lang] = calibrate(PerplexityModel(*model_paths(out, lang)), held, lang,
+                                     cfg["long_line_tokens"], cfg["salad_min_tokens"])
+    write_thresholds(out, thresholds)
     return out
 
 
@@ -35,6 +43,74 @@ def test_reference_scores_lower_than_junk(models):
         spam_ppl = [scorer.models[lang].perplexity(d["text"]) for d in spam if (lang == "zh") == ("网赚" in d["text"])]
         median_ref = ref_ppl[len(ref_ppl) // 2]
         assert spam_ppl and min(spam_ppl) > median_ref, (lang, median_ref, spam_ppl[:5])
+
+
+def held_out(lang):
+    return [d for d in reference_docs(lang) if split_of(d["id"], 0.2) == "test"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_word_salad_of_real_words_is_dropped_clean_text_kept(models, lang):
+    """Held-out reference text (never trained on) and the same text with its
+    words shuffled (English words / jieba words of Chinese characters): the
+    calibrated thresholds keep every clean page and drop the salad."""
+    import random
+
+    from pipeline.scorer_models import paragraph_chunks
+
+    scorer = PerplexityScorer.from_config(models_dir=str(models))
+    rng = random.Random(7)
+    chunks = [c for d in held_out(lang) for c in paragraph_chunks(d["text"], 2000) if len(c) > 1500][:12]
+    assert len(chunks) >= 8
+    dropped_clean, kept_salad = [], []
+    for i, chunk in enumerate(chunks):
+        clean = Document(id=f"c{i}", text=chunk, lang=lang)
+        if scorer(clean) is not None:
+            dropped_clean.append(clean.scores)
+        salad = Document(id=f"s{i}", text=word_salad(chunk, lang, rng), lang=lang)
+        if scorer(salad) != "word_salad":
+            kept_salad.append(salad.scores)
+    assert not dropped_clean and not kept_salad, (dropped_clean, kept_salad)
+
+
+def test_word_salad_needs_prose_lines(models):
+    """Short lines (verse, dialog turns) carry no confident n-gram verdict:
+    the same salad set out a few words a line is not called word salad."""
+    import random
+
+    scorer = PerplexityScorer.from_config(models_dir=str(models))
+    words = held_out("en")[0]["text"].split()[:300]
+    random.Random(3).shuffle(words)
+    short = Document(id="v", text="\n".join(" ".join(words[i:i + 5]) for i in range(0, 300, 5)), lang="en")
+    assert scorer(short) is None and short.scores["ppl_long_tokens"] == 0
+
+
+def test_thresholds_per_language_come_from_the_model_dir_or_config(models, tmp_path):
+    cal = load_thresholds(str(thresholds_path(models)))["languages"]
+    assert set(cal) == {"en", "zh"}
+    for lang in ("en", "zh"):
+        assert cal[lang]["max_perplexity"] > 0 and cal[lang]["figures"]["chunks"] >= 20
+        # each word-salad test is on only where held-out clean and salad separate
+        f = cal[lang]["figures"]
+        assert (cal[lang]["salad_max_gain"] is not False) == (f["clean_gain_p1"] > f["salad_gain_p99"])
+    assert cal["en"]["salad_max_gain"] is not False or cal["en"]["salad_min_perplexity"] is not False
+    assert cal["zh"]["salad_max_gain"] is not False or cal["zh"]["salad_min_perplexity"] is not False
+    scorer = PerplexityScorer.from_config(models_dir=str(models))
+    for k in PerplexityScorer.THRESHOLDS:
+        for lang in ("en", "zh"):
+            v = cal[lang][k]
+            assert scorer.thresholds[k][lang] == (None if v is False else v)
+    # config wins, per language; false switches a test off
+    scorer = PerplexityScorer.from_config(models_dir=str(models), max_perplexity={"en": 123.0},
+                                          salad_max_gain={"zh": False})
+    assert scorer.thresholds["max_perplexity"] == {"en": 123.0, "zh": cal["zh"]["max_perplexity"]}
+    assert scorer.thresholds["salad_max_gain"]["zh"] is None
+    # no calibration file and no config value: say how to make one
+    for name in ("en.sp.model", "en.arpa.bin", "zh.sp.model", "zh.arpa.bin"):
+        (tmp_path / "perplexity").mkdir(exist_ok=True)
+        (tmp_path / "perplexity" / name).write_bytes((models / "perplexity" / name).read_bytes())
+    with pytest.raises(ModelMissing, match="make scorers"):
+        PerplexityScorer.from_config(models_dir=str(tmp_path))
 
 
 def test_threshold_drops_and_unknown_language_passes(models):
