@@ -171,7 +171,7 @@ def prose_pool(lang: str) -> list[tuple[str, str, str]]:
         src = "fortunes-zh" if lang == "zh" else "fortunes"
         for key, text in S.fortunes(pkg):
             lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
-            if not S.is_eval(src, key) or len(text) < 300 or len(text) > 1500 or key.startswith(("zippy/", "ascii-art/")):
+            if not S.is_eval(src, key) or len(text) < (300 if lang == "en" else 150) or len(text) > 1500 or key.startswith(("zippy/", "ascii-art/")):
                 continue
             if sum(len(ln) for ln in lines) / len(lines) < (50 if lang == "en" else 25):
                 continue
@@ -612,7 +612,7 @@ def in_sample_python(b: Builder, key: str) -> bool:
 def add_python_docs(b: Builder) -> None:
     """code_prose (tutorial / howto reST sections), nav_boilerplate and
     boilerplate_heavy (the rendered HTML pages' navigation around little text)."""
-    for section in ("tutorial", "howto"):
+    for section in ("tutorial", "howto", "extending", "library"):
         for key, rst in S.python_doc_sources(section):
             if not S.is_eval("python3.11-doc", key) or in_sample_python(b, key):
                 continue
