@@ -20,7 +20,8 @@ and scores document removal against {split}.labels.parquet:
     duplicate reason (``too_short_after_*``: an exact copy stripped by
     paragraph dedup must still be decided as a duplicate);
   * lines (>= 20 normalized chars) that left the kept documents (paragraph
-    dedup, or span cuts), next to the repeated lines of the input;
+    dedup, or span cuts), next to the line occurrences repeated among the
+    kept documents' input text (what paragraph dedup should remove);
   * shared spans: hosts kept, and groups whose span survives in exactly one
     host (cut from all others by the substring stage).
 
@@ -343,12 +344,15 @@ def eval_main(args) -> int:
         if r["reason"] not in DUP_REASONS:
             non_dup.append({"id": i, "kind": lab[i]["kind"], "lang": lab[i]["lang"], "must_go": lab[i]["must_go"],
                             "stage": r["stage"], "reason": r["reason"]})
-    seen_lines: set[str] = set()
-    repeated = 0
-    for d in sorted(docs, key=lambda d: d["id"]):
-        for n in _norm_lines(d["text"]):
-            repeated += n in seen_lines
-            seen_lines.add(n)
+    # What paragraph dedup should remove among the survivors: line occurrences
+    # of the kept documents' input text whose normalized line another kept
+    # document (or an earlier line) also holds, all but one occurrence each.
+    occ: dict[str, int] = {}
+    for d in docs:
+        if d["id"] in corpus:
+            for n in _norm_lines(d["text"]):
+                occ[n] = occ.get(n, 0) + 1
+    repeated = sum(c - 1 for c in occ.values())
     lines_removed = 0
     for d in docs:
         if d["id"] in corpus:
@@ -368,7 +372,7 @@ def eval_main(args) -> int:
         "non_duplicate_reason_removals_of_must_go": sum(x["must_go"] for x in non_dup),
         "non_duplicate_reason_examples": non_dup[:20],
         "lines_removed_from_kept_docs": lines_removed,
-        "repeated_lines_in_input": repeated,
+        "repeated_lines_in_kept_input": repeated,
         "shared_span": {"groups": len(span_groups), "hosts": hosts, "hosts_kept": hosts_kept,
                         "groups_span_in_exactly_one_host": sum(v == 1 for v in survive.values()),
                         "groups_span_in_no_host": sum(v == 0 for v in survive.values()),
@@ -434,7 +438,8 @@ def render(res: dict, kinds: list[str]) -> str:
           f"({d['non_duplicate_reason_removals_of_must_go']} of them documents that must go: decided as remnants, "
           f"not as duplicates)",
           f"- lines (>= 20 normalized chars) removed from kept documents: {d['lines_removed_from_kept_docs']} "
-          f"(repeated lines in the input, first occurrences aside: {d['repeated_lines_in_input']})",
+          f"(repeated line occurrences among the kept documents' input text, one of each aside: "
+          f"{d['repeated_lines_in_kept_input']})",
           f"- shared spans: {sp['groups']} groups, {sp['hosts_kept']}/{sp['hosts']} hosts kept; span left in exactly "
           f"one host: {sp['groups_span_in_exactly_one_host']}, in none: {sp['groups_span_in_no_host']}, in several "
           f"(not cut): {sp['groups_span_in_several_hosts']}",

