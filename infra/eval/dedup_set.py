@@ -5,7 +5,8 @@
 Writes, per split (``dev``: for tuning; ``test``: reported figures only):
   data/eval/dedup/{split}.parquet         id, text, lang   (the job's input)
   data/eval/dedup/{split}.labels.parquet  the truth, one row per document
-and data/eval/dedup/counts.json (documents per split, language, kind).
+and data/eval/dedup/counts.json (documents per split, language, kind) and
+data/eval/dedup/SOURCES.md (sources, versions, licences, counts).
 
 Base documents (80-2,000 tokens; a token is a word, or one CJK character,
 as in pipeline/dedup/tokens.py) come only from bucket 0 of the shared
@@ -849,6 +850,65 @@ def counts(rows: list[dict]) -> dict:
     return {kind: {lang: {"docs": v[0], "must_go": v[1]} for lang, v in d.items()} for kind, d in sorted(c.items())}
 
 
+LICENCES = {
+    "debian-handbook": ("Debian `debian-handbook`", "GPL-2.0+ or CC-BY-SA-3.0 (Debian copyright file)",
+                        "en-US, zh-CN and zh-TW HTML: one document per section (intro or sub-section), "
+                        "docnav bars as navigation chrome"),
+    "python-docs": ("Debian `python3.11-doc`", "PSF License Version 2 (Debian copyright file)",
+                    "HTML pages not in data/sample: body text per section; `related` bars + footer as "
+                    "navigation chrome"),
+    "lee-news": ("PyPI `gensim` wheel, test_data/lee_background.cor + lee.cor", "LGPL-2.1 (the package's test data)",
+                 "Lee news corpus (Lee, Pincombe & Welsh 2005), one article per document"),
+    "fortunes": ("Debian `fortunes`, `fortunes-min`", "BSD (4.4BSD licence with the advertising clause deleted; "
+                 "Debian copyright file)", "entries of >= 80 words"),
+    "fortunes-zh": ("Debian `fortunes-zh`", "GPL-3.0+ (Debian copyright file)", "entries of >= 80 CJK characters, "
+                    "ANSI colour codes stripped"),
+    "manpages-zh": ("Debian `manpages-zh`", "GFDL-1.2+ (Debian copyright file; a few pages GPL-2.0)",
+                    "zh_TW man pages, roff to text (infra/sample/manpages.py), cut into <= 400-token documents"),
+    "gnome-user-docs": ("Debian `gnome-user-docs`", "CC-BY-SA-3.0 (Debian copyright file)",
+                        "Mallard pages of gnome-help / system-admin-guide: C (en) and zh_CN (translated "
+                        "paragraphs only)"),
+}
+
+
+def sources_md(meta: dict) -> str:
+    v = meta["versions"]
+    ver = {"debian-handbook": v["debian-handbook"], "python-docs": v["python3.11-doc"], "lee-news": v["gensim"],
+           "fortunes": v["fortunes"], "fortunes-zh": v["fortunes-zh"], "manpages-zh": v["manpages-zh"],
+           "gnome-user-docs": v["gnome-user-docs"]}
+    splits = sorted(meta["splits"])
+    L = ["# data/eval/dedup: held-out dedup evaluation set", "",
+         "Built by `python infra/eval/dedup_set.py --download` (sources under build/dedup-src; seed "
+         f"{meta['seed']}); byte-identical from one build to the next. Kinds and the truth are defined in the "
+         "module docstring; `bench/dedup.py --split dev|test` scores jobs/dedup.py and datasketch on it. "
+         "Tune on `dev`, report `test`.", "",
+         "Only bucket-0 documents (`xxh64(f\"{source}:{key}\") % 2 == 0`, key = page / entry) of each source; "
+         "no line of data/sample or data/reference (tests/test_eval_dedup.py).", "",
+         "| source | version | licence | used as | " + " | ".join(f"{s} docs" for s in splits) + " |",
+         "|---|---|---|---|" + "---:|" * len(splits)]
+    for src, (name, lic, use) in LICENCES.items():
+        L.append(f"| {name} | {ver[src]} | {lic} | {use} | "
+                 + " | ".join(str(meta["splits"][s]["by_source"].get(src, 0)) for s in splits) + " |")
+    L += ["", "Documents (must go) per kind and language:", "",
+          "| kind | " + " | ".join(f"{s} en | {s} zh" for s in splits) + " |",
+          "|---|" + "---:|" * (2 * len(splits))]
+    kinds = list(DUP_KINDS) + list(STAY_KINDS)
+    for k in kinds:
+        cells = []
+        for s in splits:
+            for lang in ("en", "zh"):
+                c = meta["splits"][s]["by_kind"].get(k, {}).get(lang, {"docs": 0, "must_go": 0})
+                cells.append(f"{c['docs']} ({c['must_go']})")
+        L.append(f"| {k} | " + " | ".join(cells) + " |")
+    L.append("| all | " + " | ".join(
+        f"{sum(meta['splits'][s]['by_kind'][k][lang]['docs'] for k in meta['splits'][s]['by_kind'] if lang in meta['splits'][s]['by_kind'][k])}"
+        f" ({sum(meta['splits'][s]['by_kind'][k][lang]['must_go'] for k in meta['splits'][s]['by_kind'] if lang in meta['splits'][s]['by_kind'][k])})"
+        for s in splits for lang in ("en", "zh")) + " |")
+    L += ["", "Files: `{split}.parquet` (id, text, lang: the job's input) and `{split}.labels.parquet` (id, lang, "
+          "kind, group, role, must_go, dup_of, edit_rate, edit_ops, jaccard, span, source, source_key, tokens).", ""]
+    return "\n".join(L)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--src", type=Path, default=SRC_DIR)
@@ -882,6 +942,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[dedup-set] {split}: {len(rows)} docs, {meta['splits'][split]['must_go']} must go, "
               f"{meta['splits'][split]['groups']} groups", flush=True)
     cpath.write_text(json.dumps(meta, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    (args.out / "SOURCES.md").write_text(sources_md(meta))
     return 0
 
 
