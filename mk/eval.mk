@@ -36,3 +36,14 @@ eval-data: eval-quality-set ## build the held-out sets, then bench/quality.py on
 
 bench-quality: setup ## filtering vs the rules baseline on data/eval/quality (SPLIT=dev|test)
 	$(PY) bench/quality.py --split $(SPLIT)
+
+# data/eval/dedup/{dev,test}.parquet (+ .labels.parquet): held-out dedup set, built by
+# infra/eval/dedup_set.py from bucket-0 Debian/PyPI text (downloads what build/dedup-src lacks).
+.PHONY: eval-dedup-set bench-dedup-eval
+eval-dedup-set: setup ## rebuild data/eval/dedup and check it is byte-identical to the shipped files
+	@set -e; before=$$(cd data/eval/dedup && sha256sum *.parquet); \
+	$(PY) infra/eval/dedup_set.py --download; after=$$(cd data/eval/dedup && sha256sum *.parquet); echo "$$after"; \
+	[ "$$before" = "$$after" ] || { echo "[eval] the rebuilt data/eval/dedup differs from the shipped files"; exit 1; }
+
+bench-dedup-eval: setup ## jobs/dedup.py (default stages, local[2]) vs datasketch on data/eval/dedup (SPLIT=dev|test)
+	$(PY) bench/dedup.py --split $(SPLIT)
