@@ -15,6 +15,18 @@ datatrove 0.10.1's FastTextClassifierFilter with the same model.
    the raw text, we feed our tokens, so scores differ a little).
 
   make scorers bench-deps && .venv/bin/python bench/scorers.py [--rounds 10]
+
+3. ``--eval dev`` (instead of 1-2): rules vs scores on the held-out labelled
+   set data/eval/quality/<split>.jsonl.gz (infra/eval/quality_set.py; tune on
+   ``dev`` only, ``test`` is for reported figures). The row-local stages of
+   [cascade] stages run in one process (no Spark, no coherence split, no
+   dedup: bench/quality.py runs the real job) twice, without and with
+   [cascade.rescue]; prints keep rates per category, balanced accuracy per
+   set, what was rescued and what word_salad dropped, the word-salad vs
+   clean separation of the perplexity measures, and every document a
+   rescuable rule rejected with its scores (to set the bounds).
+
+  .venv/bin/python bench/scorers.py --eval dev
 """
 from __future__ import annotations
 
@@ -125,12 +137,93 @@ def fasttext_side_by_side(docs: list[dict], models: str, rounds: int) -> None:
           f"(kept: ours {sum(ours_keep)}, datatrove {sum(theirs_keep)})")
 
 
+def eval_split(split: str, models: str) -> None:
+    import gzip
+    import json
+    from collections import Counter, defaultdict
+
+    from pipeline.cascade import build_stages, judge
+    from pipeline.config import load_config
+    from pipeline.document import Document
+
+    path = REPO / "data" / "eval" / "quality" / f"{split}.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    cfg = load_config()
+    cfg.data["perplexity"]["models_dir"] = cfg.data["quality"]["models_dir"] = models
+    cfg.data["coherence"]["models_dir"] = models
+    names = list(cfg.get("cascade.stages"))
+    stages = build_stages(names, cfg)
+    policy = stages.rescue
+    print(f"# {path.relative_to(REPO)}: {len(rows)} documents; stages {names}; rescue {'on' if policy else 'off'}")
+    results = {}
+    for mode, rescue in (("rules", None), ("rescue", policy)):
+        out = []
+        for r in rows:
+            doc = Document(id=r["id"], text=r["text"], url=r.get("url"))
+            decision, stage, reason = judge(doc, stages, rescue)
+            out.append((decision, stage, reason, doc))
+        results[mode] = out
+    for mode in ("rules", "rescue"):
+        print(f"\n## {mode}: keep rate per category (label keep: should be 1; drop: 0)")
+        by = defaultdict(lambda: [0, 0])
+        for r, (decision, _, _, _) in zip(rows, results[mode]):
+            k = (r["set"], r["label"], r["category"])
+            by[k][0] += decision == "kept"
+            by[k][1] += 1
+        for k in sorted(by):
+            print(f"  {k[0]:<20} {k[1]:<5} {k[2]:<20} {by[k][0]:>4}/{by[k][1]:<4} {by[k][0] / by[k][1]:.3f}")
+        for st in ("easy", "hard"):
+            keep = [d == "kept" for r, (d, *_) in zip(rows, results[mode]) if r["set"] == st and r["label"] == "keep"]
+            drop = [d != "kept" for r, (d, *_) in zip(rows, results[mode]) if r["set"] == st and r["label"] == "drop"]
+            if keep and drop:
+                print(f"  balanced accuracy {st}: {(sum(keep) / len(keep) + sum(drop) / len(drop)) / 2:.3f} "
+                      f"(keep {sum(keep)}/{len(keep)}, drop {sum(drop)}/{len(drop)})")
+        wrong = Counter((st, rs, r["category"]) for r, (d, st, rs, _) in zip(rows, results[mode])
+                        if r["label"] == "keep" and d != "kept")
+        print("  keep-labelled documents removed, by stage/reason/category:",
+              ", ".join(f"{s}/{rs}/{c} {n}" for (s, rs, c), n in wrong.most_common()))
+    rescued = Counter((r["label"], r["category"], k) for r, (d, _, _, doc) in zip(rows, results["rescue"])
+                      for k in doc.edits if k.startswith("rescued:"))
+    print("\n## rescued (label, category, rule):", dict(rescued) or "none")
+    salad = Counter((r["label"], r["category"]) for r, (d, st, rs, _) in zip(rows, results["rescue"])
+                    if rs == "word_salad")
+    print("## dropped as word_salad (label, category):", dict(salad) or "none")
+    print("\n## perplexity measures: word salad vs keep-labelled text with prose lines (ppl_long_tokens >= "
+          f"{cfg.get('perplexity.salad_min_tokens')}), per language: min / median / max")
+    thr = stages[names.index("perplexity")].thresholds if "perplexity" in names else {}
+    for lang in ("en", "zh"):
+        for key in ("ppl_long_gain", "ppl_long"):
+            line = []
+            for label, pick in (("word_salad", lambda r: r["category"] == "word_salad"),
+                                ("keep", lambda r: r["label"] == "keep")):
+                v = sorted(doc.scores[key] for r, (_, _, _, doc) in zip(rows, results["rescue"])
+                           if pick(r) and r.get("lang_gold") == lang and key in doc.scores
+                           and doc.scores.get("ppl_long_tokens", 0) >= cfg.get("perplexity.salad_min_tokens"))
+                if v:
+                    line.append(f"{label} n={len(v)} {v[0]:.3f} / {v[len(v) // 2]:.3f} / {v[-1]:.3f}")
+            t = thr.get("salad_max_gain" if key == "ppl_long_gain" else "salad_min_perplexity", {}).get(lang)
+            print(f"  {lang} {key:<14} " + "; ".join(line) + f"  (threshold {t})")
+    if policy:
+        print("\n## documents a rescuable rule rejected (rules run), with their scores and the rescue verdict")
+        cols = sorted(policy.columns | {"ppl", "ppl_gain", "quality"})
+        for r, (d, st, rs, _), (d2, *_, doc) in zip(rows, results["rules"], results["rescue"]):
+            if d == "rejected" and policy.rescuable(st, rs):
+                sc = " ".join(f"{c}={doc.scores.get(c)}" for c in cols)
+                print(f"  {r['label']:<5} {r['category']:<18} {doc.lang} {st}/{rs:<22} {sc}  -> {d2}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="models")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--skip-spark", action="store_true")
+    ap.add_argument("--eval", metavar="SPLIT", choices=("dev", "test"),
+                    help="rules vs scores on data/eval/quality/SPLIT (tune on dev only)")
     args = ap.parse_args()
+    if args.eval:
+        eval_split(args.eval, args.models)
+        return
     docs = sample_docs()
     fasttext_side_by_side(docs, args.models, args.rounds)
     if not args.skip_spark:
