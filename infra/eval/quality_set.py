@@ -40,6 +40,7 @@ import random
 import re
 import sys
 from collections import Counter, defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,6 +146,25 @@ def chunk_paragraphs(paras: list[str], lo: int = 300, hi: int = 1500) -> list[st
     return out
 
 
+@lru_cache(maxsize=1)
+def english_paragraphs() -> frozenset[str]:
+    """Normalized paragraphs of the English handbook and GNOME help (all
+    pages): a translated page keeps some of them untranslated, and those are
+    left out of every non-English pool (else an "other language" document is
+    English, and a Chinese chunk a near duplicate of an English one)."""
+    out = set()
+    for _, page in S.handbook_pages("en-US"):
+        out |= {S.normalize(p) for p in S.handbook_paragraphs(page)}
+    for _, page in S.gnome_pages("C"):
+        out |= {S.normalize(p) for p in S.mallard_paragraphs(page)}
+    return frozenset(out)
+
+
+def translated(paras: list[str]) -> list[str]:
+    en = english_paragraphs()
+    return [p for p in paras if S.normalize(p) not in en]
+
+
 def prose_paragraphs(blocks: list[tuple[str, str]], min_len: int = 40) -> list[str]:
     return [t for tag, t in blocks if tag == "p" and len(t) >= min_len]
 
@@ -156,12 +176,12 @@ def prose_pool(lang: str) -> list[tuple[str, str, str]]:
     out = []
     for key, page in [kp for hb in hbs for kp in S.handbook_pages(hb)]:
         if S.is_eval("debian-handbook", key):
-            out += [("debian-handbook", key, c)
-                    for c in chunk_paragraphs([p for p in S.handbook_paragraphs(page) if len(p) >= 40])]
+            paras = [p for p in S.handbook_paragraphs(page) if len(p) >= 40]
+            out += [("debian-handbook", key, c) for c in chunk_paragraphs(paras if lang == "en" else translated(paras))]
     for key, page in S.gnome_pages(gn):
         if S.is_eval("gnome-user-docs", key):
-            out += [("gnome-user-docs", key, c)
-                    for c in chunk_paragraphs([p for p in S.mallard_paragraphs(page) if len(p) >= 40])]
+            paras = [p for p in S.mallard_paragraphs(page) if len(p) >= 40]
+            out += [("gnome-user-docs", key, c) for c in chunk_paragraphs(paras if lang == "en" else translated(paras))]
     faq_pkg = {"en": "debian-faq", "zh": "debian-faq-zh-cn"}[lang]
     for key, page in faq_pages(faq_pkg):
         if S.is_eval(faq_pkg, key):
@@ -196,7 +216,8 @@ def other_lang_pool(langs: list[str]) -> dict[str, list[tuple[str, str, str]]]:
         for key, page in S.handbook_pages(hb):
             if S.is_eval("debian-handbook", key):
                 out[code] += [("debian-handbook", key, c)
-                              for c in chunk_paragraphs([p for p in S.handbook_paragraphs(page) if len(p) >= 20],
+                              for c in chunk_paragraphs(translated([p for p in S.handbook_paragraphs(page)
+                                                                    if len(p) >= 20]),
                                                         lo=300, hi=1600)]
     return out
 
@@ -206,7 +227,8 @@ def gnome_lang_pool(lang: str) -> list[tuple[str, str, str]]:
     for key, page in S.gnome_pages(lang):
         if S.is_eval("gnome-user-docs", key):
             out += [("gnome-user-docs", key, c)
-                    for c in chunk_paragraphs([p for p in S.mallard_paragraphs(page) if len(p) >= 20], lo=300, hi=1600)]
+                    for c in chunk_paragraphs(translated([p for p in S.mallard_paragraphs(page) if len(p) >= 20]),
+                                              lo=300, hi=1600)]
     return out
 
 
