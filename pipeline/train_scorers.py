@@ -26,7 +26,7 @@ from pipeline.perplexity import (BUCKETS, PerplexityModel, PerplexityScorer, buc
                                  model_paths, perplexity_report, train_perplexity, write_thresholds)
 from pipeline.quality import evaluate_quality, train_quality
 from pipeline.safety import CATEGORIES, evaluate_safety, train_safety
-from pipeline.scorer_models import (REFERENCE_DIR, REFERENCE_SOURCES, SAMPLE_DIR, crawl_docs, models_path,
+from pipeline.scorer_models import (REFERENCE_DIR, SAMPLE_DIR, crawl_docs, models_path, quality_docs,
                                     reference_docs, split_of)
 
 LANGUAGES = ("en", "zh")
@@ -131,9 +131,9 @@ def main(argv=None) -> int:
             f"salad_max_gain {t['salad_max_gain']}, salad_min_perplexity {t['salad_min_perplexity']}")
         md += [f"## perplexity thresholds / {lang} (held-out reference vs its word salad)", "",
                "```", json.dumps(t, indent=1, sort_keys=True), "```", ""]
-        negatives = [d for d in crawl if d["lang"] == lang and d["source"] not in REFERENCE_SOURCES]
-        model = train_quality(split(refs[lang], "train"), split(negatives, "train"), lang, args.models)
-        ev = evaluate_quality(model, split(refs[lang], "test"), split(negatives, "test"))
+        positives, negatives = quality_docs(lang, crawl, refs[lang])
+        model = train_quality(split(positives, "train"), split(negatives, "train"), lang, args.models)
+        ev = evaluate_quality(model, split(positives, "test"), split(negatives, "test"))
         md += quality_report(lang, ev, report)
         summary[f"quality_{lang}"] = ev["pr"]
         at05 = next(r for r in ev["pr"] if r["threshold"] == 0.5)

@@ -6,9 +6,10 @@ import pytest
 
 from pipeline.document import Document
 from pipeline.quality import QualityClassifier, evaluate_quality, model_path, train_quality
-from pipeline.scorer_models import REFERENCE_SOURCES, SAMPLE_DIR, ModelMissing, crawl_docs, reference_docs, split_of
+from pipeline.scorer_models import (REFERENCE_SOURCES, SAMPLE_DIR, ModelMissing, crawl_docs, quality_docs,
+                                    reference_docs, split_of)
 
-CRAWL_FILES = [SAMPLE_DIR / "parquet", SAMPLE_DIR / "jsonl" / "web-mixed.jsonl.gz"]
+CRAWL_FILES = [SAMPLE_DIR / "parquet", SAMPLE_DIR / "jsonl" / "web-mixed.jsonl.gz", SAMPLE_DIR / "wet"]
 
 
 def split(docs, part):
@@ -17,8 +18,8 @@ def split(docs, part):
 
 @pytest.fixture(scope="module")
 def data():
-    crawl = [d for f in CRAWL_FILES for d in crawl_docs(f) if d["source"] not in REFERENCE_SOURCES]
-    return {lang: (reference_docs(lang), [d for d in crawl if d["lang"] == lang]) for lang in ("en", "zh")}
+    crawl = [d for f in CRAWL_FILES for d in crawl_docs(f)]
+    return {lang: quality_docs(lang, crawl, reference_docs(lang)) for lang in ("en", "zh")}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,12 @@ def models(tmp_path_factory, data):
     return out
 
 
-@pytest.mark.parametrize("lang,min_precision,min_recall", [("en", 0.8, 0.8), ("zh", 0.7, 0.7)])
+# zh was P/R 0.59/0.41 at 0.5 (models/report of `make scorers` before issue
+# #12): the sample's own copies of man pages and Debian Reference sections
+# were negatives, and the reference was small. With the WET file in the
+# data (its Chinese records are man pages), the code before gave zh
+# 0.672/0.776 here; now 0.922/0.981.
+@pytest.mark.parametrize("lang,min_precision,min_recall", [("en", 0.8, 0.8), ("zh", 0.85, 0.9)])
 def test_held_out_precision_recall(models, data, lang, min_precision, min_recall):
     pos, neg = data[lang]
     ev = evaluate_quality(model_path(models, lang), split(pos, "test"), split(neg, "test"))
@@ -56,3 +62,13 @@ def test_deterministic_and_missing_model(models, data, tmp_path):
         hashlib.sha256(model_path(models, "zh").read_bytes()).digest()
     with pytest.raises(ModelMissing, match="make scorers"):
         QualityClassifier.from_config(models_dir=str(tmp_path / "none"))
+
+
+def test_reference_kinds_in_the_sample_are_not_negatives():
+    """A WET record of a Chinese man page (file-level source "wet") is
+    reference-like text, not random crawl: it is a positive (its real source
+    comes from data/sample_labels.parquet)."""
+    wet = list(crawl_docs(SAMPLE_DIR / "wet"))
+    pos, neg = quality_docs("zh", wet, [])
+    assert not [d for d in neg if d["origin"] in REFERENCE_SOURCES]
+    assert len([d for d in pos if d["origin"] == "manpages-zh" and d["source"] == "wet"]) > 100
