@@ -10,7 +10,11 @@ data/eval/dedup/SOURCES.md (sources, versions, licences, counts).
 
 Base documents (80-2,000 tokens; a token is a word, or one CJK character,
 as in pipeline/dedup/tokens.py) come only from bucket 0 of the shared
-sources (out/brief12/RULES.md: ``xxhash.xxh64_intdigest(f"{source}:{key}")
+sources, with the source names and keys of infra/eval/sources.py
+(debian-handbook <lang>/<page>.html, gnome-user-docs <lang>/<page>.page,
+python3.11-doc <section>/<page>.html, fortunes / fortunes-zh
+<collection>/<index>, gensim-lee <file>/<line>; manpages-zh zh_TW/<page>)
+(out/brief12/RULES.md: ``xxhash.xxh64_intdigest(f"{source}:{key}")
 % 2 == 0``, the string UTF-8 encoded; key = page / entry name), never from data/sample or
 data/reference (a base sharing a line of >= 40 normalized characters with
 either is dropped; python docs pages served in data/sample's WARC are
@@ -319,7 +323,7 @@ def python_docs(deb: Deb, sample_urls: set[str]) -> tuple[list[Base], list[Nav]]
         rel_bars = doc.find_class("related")
         foot = doc.find_class("footer")
         if rel_bars and foot:
-            navs.append(Nav("python-docs", rel, "en", block_text(rel_bars[0]),
+            navs.append(Nav("python3.11-doc", rel, "en", block_text(rel_bars[0]),
                             block_text(rel_bars[-1]) + "\n" + " ".join(foot[0].text_content().split())))
         body = doc.find_class("body")
         if not body:
@@ -335,7 +339,7 @@ def python_docs(deb: Deb, sample_urls: set[str]) -> tuple[list[Base], list[Nav]]
         parts = [("intro", root)] + [(c.get("id") or f"s{i}", c) for i, c in enumerate(subs)]
         for sub, el in parts:
             text = block_text(el).replace("¶", "")
-            bases.append(Base("python-docs", rel, sub, "en", text))
+            bases.append(Base("python3.11-doc", rel, sub, "en", text))
     return bases, navs
 
 
@@ -349,7 +353,7 @@ def lee(src: Path) -> list[Base]:
             raw = z.read(f"gensim/test/test_data/{name}").decode("utf-8", "replace")
             for i, line in enumerate(raw.splitlines()):
                 if line.strip():
-                    out.append(Base("lee-news", f"{name}/{i}", "", "en", " ".join(line.split())))
+                    out.append(Base("gensim-lee", f"{name}/{i}", "", "en", " ".join(line.split())))
     return out
 
 
@@ -390,8 +394,8 @@ MAL = "{http://projectmallard.org/1.0/}"
 def gnome(deb: Deb, loc: str, lang: str) -> list[Base]:
     from lxml import etree
     out = []
-    for path in deb.glob(f"usr/share/help/{loc}/", ".page"):
-        guide, page = path.split("/")[-2:]
+    for path in deb.glob(f"usr/share/help/{loc}/gnome-help/", ".page"):
+        page = path.rsplit("/", 1)[1]
         try:
             root = etree.fromstring(deb.files[path])
         except etree.XMLSyntaxError:
@@ -403,7 +407,7 @@ def gnome(deb: Deb, loc: str, lang: str) -> list[Base]:
             t = " ".join("".join(el.itertext()).split())
             if t and (lang == "en" or cjk_ratio(t) >= 0.3):
                 lines.append(t)
-        out.append(Base("gnome-user-docs", f"{guide}/{page}", "", lang, "\n".join(lines)))
+        out.append(Base("gnome-user-docs", f"{loc}/{page}", "", lang, "\n".join(lines)))
     return out
 
 
@@ -854,10 +858,10 @@ LICENCES = {
     "debian-handbook": ("Debian `debian-handbook`", "GPL-2.0+ or CC-BY-SA-3.0 (Debian copyright file)",
                         "en-US, zh-CN and zh-TW HTML: one document per section (intro or sub-section), "
                         "docnav bars as navigation chrome"),
-    "python-docs": ("Debian `python3.11-doc`", "PSF License Version 2 (Debian copyright file)",
+    "python3.11-doc": ("Debian `python3.11-doc`", "PSF License Version 2 (Debian copyright file)",
                     "HTML pages not in data/sample: body text per section; `related` bars + footer as "
                     "navigation chrome"),
-    "lee-news": ("PyPI `gensim` wheel, test_data/lee_background.cor + lee.cor", "LGPL-2.1 (the package's test data)",
+    "gensim-lee": ("PyPI `gensim` wheel, test_data/lee_background.cor + lee.cor", "LGPL-2.1 (the package's test data)",
                  "Lee news corpus (Lee, Pincombe & Welsh 2005), one article per document"),
     "fortunes": ("Debian `fortunes`, `fortunes-min`", "BSD (4.4BSD licence with the advertising clause deleted; "
                  "Debian copyright file)", "entries of >= 80 words"),
@@ -866,14 +870,14 @@ LICENCES = {
     "manpages-zh": ("Debian `manpages-zh`", "GFDL-1.2+ (Debian copyright file; a few pages GPL-2.0)",
                     "zh_TW man pages, roff to text (infra/sample/manpages.py), cut into <= 400-token documents"),
     "gnome-user-docs": ("Debian `gnome-user-docs`", "CC-BY-SA-3.0 (Debian copyright file)",
-                        "Mallard pages of gnome-help / system-admin-guide: C (en) and zh_CN (translated "
+                        "Mallard pages of gnome-help: C (en) and zh_CN (translated "
                         "paragraphs only)"),
 }
 
 
 def sources_md(meta: dict) -> str:
     v = meta["versions"]
-    ver = {"debian-handbook": v["debian-handbook"], "python-docs": v["python3.11-doc"], "lee-news": v["gensim"],
+    ver = {"debian-handbook": v["debian-handbook"], "python3.11-doc": v["python3.11-doc"], "gensim-lee": v["gensim"],
            "fortunes": v["fortunes"], "fortunes-zh": v["fortunes-zh"], "manpages-zh": v["manpages-zh"],
            "gnome-user-docs": v["gnome-user-docs"]}
     splits = sorted(meta["splits"])
