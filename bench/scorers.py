@@ -137,6 +137,34 @@ def fasttext_side_by_side(docs: list[dict], models: str, rounds: int) -> None:
           f"(kept: ours {sum(ours_keep)}, datatrove {sum(theirs_keep)})")
 
 
+def model_report(models: str) -> None:
+    """What `make scorers` measured on its held-out split (models/report):
+    the perplexity thresholds and the figures they came from (held-out
+    reference vs word salad of its own words), quality P/R at 0.5, safety
+    weak positives."""
+    import json
+
+    from pipeline.perplexity import load_thresholds, thresholds_path
+    from pipeline.scorer_models import models_path
+
+    cal = load_thresholds(str(thresholds_path(models)))["languages"]
+    print("## perplexity thresholds calibrated by make scorers (held-out reference chunks vs their word salad)")
+    for lang, t in sorted(cal.items()):
+        f = t["figures"]
+        print(f"  {lang}: {f['chunks']} chunks; prose-line gain clean p1 {f['clean_gain_p1']} vs salad p99 "
+              f"{f['salad_gain_p99']}; prose-line ppl clean p99 {f['clean_ppl_long_p99']} vs salad p1 "
+              f"{f['salad_ppl_long_p1']} -> salad_max_gain {t['salad_max_gain']}, salad_min_perplexity "
+              f"{t['salad_min_perplexity']}, max_perplexity {t['max_perplexity']}")
+    rep = json.loads((models_path(models, "report", "scorers.json")).read_text(encoding="utf-8"))
+    for lang in ("en", "zh"):
+        r = next(x for x in rep[f"quality_{lang}"] if x["threshold"] == 0.5)
+        print(f"## quality {lang}: held-out P/R at 0.5 = {r['precision']:.3f}/{r['recall']:.3f} "
+              f"(tp {r['tp']}, fp {r['fp']}, fn {r['fn']})")
+    info = json.loads(models_path(models, "safety", "safety.json").read_text(encoding="utf-8"))
+    print(f"## safety weak positives (training split): {info['weak_positives']}; classifier used for "
+          f"{info['classifier_categories']}")
+
+
 def eval_split(split: str, models: str) -> None:
     import gzip
     import json
@@ -222,6 +250,7 @@ def main() -> None:
                     help="rules vs scores on data/eval/quality/SPLIT (tune on dev only)")
     args = ap.parse_args()
     if args.eval:
+        model_report(args.models)
         eval_split(args.eval, args.models)
         return
     docs = sample_docs()

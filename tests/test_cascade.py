@@ -106,7 +106,7 @@ def test_count_columns_are_integers_in_a_real_build(spark, tmp_path):
     assert corpus_build.main(["--input", str(tmp_path / "in"), "--output", str(out)]) == 0
     cfg = load_config()
     names = list(cfg.get("cascade.stages")) + list(cfg.get("cascade.post_dedup_stages"))
-    ints = {"h_n_words", "h_n_stop_words", "coh_breaks", "coh_split_char"}
+    ints = {"h_n_words", "h_n_stop_words", "coh_breaks", "coh_split_char", "ppl_long_tokens"}
     for part in ("ledger", "corpus"):
         schema = pq.read_schema(next((out / part).rglob("*.parquet")))
         for c in score_columns([stage_class(n) for n in names]):
