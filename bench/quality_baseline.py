@@ -11,7 +11,8 @@ written out plainly (no code shared with pipeline/).
   FineWeb  Penedo et al. 2024, datatrove FineWebQualityFilter defaults.
 
 Chinese has no spaces: every CJK character counts as a word (as the project
-does); Chinese sentence ends (。！？) count as terminal punctuation.
+does), CJK punctuation is no word; Chinese sentence ends (。！？, no space
+after them) count as terminal punctuation and as sentence ends.
 
 ``margin`` (0 = as published) tightens every threshold by that share: the
 evaluation-set builder keeps a clean document only if it passes with
@@ -24,6 +25,9 @@ from collections import Counter
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 WORD_RE = re.compile(rf"[{CJK}]|[^\s{CJK}]+")
+# CJK / full-width punctuation: not a word of its own (a Chinese text writes it
+# between characters, where English attaches it to a word).
+CJK_PUNCT_RE = re.compile(r"^[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2014\u2018\u2019\u201c\u201d\u2026\u00b7]+$")
 ALPHA_RE = re.compile(rf"[^\W\d_]")
 TERMINAL = (".", "!", "?", '"', "'", "”", "’", "。", "！", "？", "…", "」", "』", "）", ")")
 STOP_EN = {"the", "be", "to", "of", "and", "that", "have", "with"}
@@ -43,7 +47,7 @@ FINEWEB = dict(min_line_punct_ratio=0.12, max_short_line_ratio=0.67, short_line_
 
 
 def words(text: str) -> list[str]:
-    return WORD_RE.findall(text)
+    return [w for w in WORD_RE.findall(text) if not CJK_PUNCT_RE.match(w)]
 
 
 def is_zh(text: str) -> bool:
@@ -144,7 +148,8 @@ def gopher_repetition(text: str, m: float = 0.0) -> str | None:
     return None
 
 
-SENT_END = re.compile(r"[.!?。！？]+[\"'”’」』)）]*(?:\s|$)")
+# English sentences end before a space; Chinese ones at 。！？ with no space after.
+SENT_END = re.compile(r"[.!?]+[\"'”’」』)）]*(?:\s|$)|[。！？]+[\"'”’」』)）]*")
 
 
 def c4(text: str, m: float = 0.0) -> str | None:

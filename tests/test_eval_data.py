@@ -104,3 +104,16 @@ def test_mojibake_repairable_is_mojibake_that_ftfy_changes(docs):
     for ds in docs.values():
         for d in (d for d in ds if d["set"] == "mojibake_repairable"):
             assert ftfy.fix_text(d["text"]) != d["text"], d["id"]
+
+
+def test_baseline_reads_chinese_as_chinese():
+    """Chinese sentences end in 。！？ with no space after, and punctuation is
+    not a word: one paragraph of six plain sentences passes C4's sentence
+    count and Gopher's alpha-words rule."""
+    from quality_baseline import c4, gopher_quality
+
+    para = ("我们在这里讨论系统的安装方法。安装程序会先检查硬件是否满足要求，然后再开始复制文件。"
+            "如果磁盘空间不够，安装就会停止。你可以在安装之前先备份重要的数据。"
+            "安装完成以后，系统会自动重新启动。第一次启动时需要设置用户名和密码，这也是很重要的一步。")
+    assert c4(para) is None
+    assert gopher_quality(para) is None
