@@ -27,11 +27,14 @@ How the stages see each other (measured on held-out real text, issue 12):
     in Yi's order, and the per-stage counts are ledger counts (a stage's
     ``in`` is what the stages before it in the ledger left).
   * One survivor order (``_o``: highest quality, longest entering text,
-    smallest id), computed once, picks the copy that stays everywhere: the
-    survivor of a MinHash or exact cluster, the occurrence of a repeated
-    paragraph, the host of a shared span. The document a cluster keeps
-    keeps its paragraphs; a survivor loses a paragraph only to a better
-    survivor.
+    smallest id), computed once, picks the survivor of a MinHash or exact
+    cluster. The copy of a repeated paragraph or shared span that stays is
+    the one of the document with the highest quality, then the smallest id
+    (length left out: see ``_with_rank``), among the documents the document
+    stages keep: the document a cluster keeps keeps its paragraphs, and a
+    paragraph is never left only in a removed duplicate. (A survivor whose
+    paragraphs all live in other survivors can still be rejected as too
+    short; its duplicates then point to it.)
   * The corpus keeps the cut text; ``decided`` the whole input rows.
 
 Rows that cannot be judged are quarantined at the first stage: no id
@@ -48,8 +51,9 @@ that no executor ever holds a whole bucket, cluster or edge list:
     previous id: a spillable sorted window), never a list of members;
   * connected components: large-star / small-star (Kiveris et al. 2014) on
     DataFrames, lineage truncated by a checkpoint every round;
-  * survivors, first paragraphs, span hosts: ``min(struct(-quality,
-    -length, id))`` per cluster / paragraph hash / window hash.
+  * survivors: ``min(struct(-quality, -length, id))`` per cluster; the
+    paragraph / span copy that stays: ``min(struct(-quality, id))`` per
+    paragraph / window hash.
 All ids are the input's; every choice (first occurrence, survivor, root) is
 a minimum over a total order, so reruns, retries and clusters give the same
 bytes.
@@ -100,11 +104,9 @@ def _survivor_order(df: DataFrame, quality_col: str | None) -> Column:
     """Smaller is better: highest quality (nulls last), then longest entering
     text, then id. Computed once, on the text a document entered the cascade
     with; every "which copy stays" choice of every stage is a minimum of it."""
-    parts = []
-    if quality_col and quality_col in df.columns:
-        parts.append(F.coalesce(-F.col(quality_col).cast("double"), F.lit(float("inf"))).alias("q"))
-    parts += [(-F.length(TEXT0)).alias("l"), F.col("id").alias("id")]
-    return F.struct(*parts)
+    q = F.col(quality_col).cast("double") if quality_col and quality_col in df.columns else F.lit(None)
+    return F.struct(F.coalesce(-q, F.lit(float("inf"))).alias("q"), (-F.length(TEXT0)).alias("l"),
+                    F.col("id").alias("id"))
 
 
 def _decided(df: DataFrame, stage: str, decision: str, reason: Column | str,
@@ -193,20 +195,33 @@ def _remove_and_decide(docs: DataFrame, removals: DataFrame, col: str, remove, s
     return out.where(F.col("_reason").isNull()).drop("_reason"), decided
 
 
-def _with_order(schema: T.StructType, cols: str) -> T.StructType:
-    """``cols`` (a DDL string) plus the survivor-order column of ``schema``."""
-    return T.StructType(T.StructType.fromDDL(cols).fields + [schema[ORDER]])
+RANK = "_rank"   # per paragraph / window row: struct(q) of ``_o``; with the row's id, the passage order
 
 
-def _take_order(b: pa.RecordBatch, idx: list[int]) -> pa.Array:
-    return b.column(b.schema.get_field_index(ORDER)).take(pa.array(idx, pa.int64()))
+def _with_rank(schema: T.StructType, cols: str) -> T.StructType:
+    """``cols`` (a DDL string) plus ``_rank``: the quality field of ``_o``.
+    A shared paragraph or span stays in the document of the smallest
+    ``struct(_rank, id)``: highest quality, then smallest id. Not the
+    length: the longest host would take every shared passage and cut short
+    hosts below ``min_tokens`` (tests/test_dedup_scale.py: with the length in
+    the order, a 1 MB page kept the fortunes it shares with 1,361 short
+    pages, and 392 of these were rejected as too short)."""
+    fields = [f for f in schema[ORDER].dataType.fields if f.name == "q"]
+    return T.StructType(T.StructType.fromDDL(cols).fields + [T.StructField(RANK, T.StructType(fields))])
+
+
+def _take_rank(b: pa.RecordBatch, idx: list[int]) -> pa.Array:
+    o = b.column(b.schema.get_field_index(ORDER))
+    names = [o.type.field(k).name for k in range(o.type.num_fields) if o.type.field(k).name == "q"]
+    take = pa.array(idx, pa.int64())
+    return pa.StructArray.from_arrays([o.field(n).take(take) for n in names], names=names)
 
 
 def paragraph_stage(docs: DataFrame, params: dict) -> StageOut:
-    """a. Paragraph dedup (pipeline/dedup/paragraph.py). The occurrence of a
-    paragraph that stays is the one of the best document by the survivor
-    order (then the first line): the document that a cluster keeps keeps its
-    paragraphs."""
+    """a. Paragraph dedup (pipeline/dedup/paragraph.py) over the documents
+    the document stages keep. The occurrence of a paragraph that stays is
+    the one of the document of highest quality, then smallest id, then the
+    first line (``_with_rank``)."""
     pd_ = ParagraphDedup(**params)
 
     def hashes(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -220,11 +235,12 @@ def paragraph_stage(docs: DataFrame, params: dict) -> StageOut:
                 rows += [r] * len(ln)
             yield pa.RecordBatch.from_arrays(
                 [pa.array(ids, pa.string()), pa.array(lines, pa.int32()), pa.array(hs, pa.int64()),
-                 _take_order(b, rows)], names=["id", "line", "h", ORDER])
+                 _take_rank(b, rows)], names=["id", "line", "h", RANK])
 
-    paras = docs.select("id", "text", ORDER).mapInArrow(hashes, _with_order(docs.schema, "id string, line int, h long"))
-    first = paras.groupBy("h").agg(F.min(F.struct(ORDER, "line")).alias("f"))
-    drops = paras.join(first, "h").where((F.col("id") != F.col(f"f.{ORDER}.id")) | (F.col("line") != F.col("f.line"))) \
+    paras = docs.select("id", "text", ORDER).mapInArrow(hashes, _with_rank(docs.schema, "id string, line int, h long"))
+    first = paras.groupBy("h").agg(F.min(F.struct(RANK, "id", "line")).alias("f"))
+    drops = paras.join(first.select("h", F.col("f.id").alias("fid"), F.col("f.line").alias("fline")), "h") \
+        .where((F.col("id") != F.col("fid")) | (F.col("line") != F.col("fline"))) \
         .groupBy("id").agg(F.array_sort(F.collect_list("line")).alias("_drop"))
 
     kept, decided = _remove_and_decide(docs, drops, "_drop", pd_.remove, STAGE_NAMES["paragraph"])
@@ -341,16 +357,16 @@ def substring_stage(docs: DataFrame, params: dict) -> StageOut:
                 if len(h):
                     yield pa.RecordBatch.from_arrays(
                         [pa.array([i] * len(h), pa.string()), pa.array(np.arange(len(h), dtype=np.int32)), pa.array(h),
-                         _take_order(b, [r] * len(h))], names=["id", "pos", "h", ORDER])
+                         _take_rank(b, [r] * len(h))], names=["id", "pos", "h", RANK])
 
-    win = docs.select("id", "text", ORDER).mapInArrow(windows, _with_order(docs.schema, "id string, pos int, h long"))
-    # The copy of a shared span that stays is the one of the best document
-    # by the survivor order (as for paragraphs).
-    dup = win.groupBy("h").agg(F.min(ORDER).alias("f"), F.min("id").alias("lo"), F.max("id").alias("hi")) \
+    win = docs.select("id", "text", ORDER).mapInArrow(windows, _with_rank(docs.schema, "id string, pos int, h long"))
+    # The copy of a shared span that stays: highest quality, then smallest
+    # id (as for paragraphs, ``_with_rank``).
+    dup = win.groupBy("h").agg(F.min(F.struct(RANK, "id")).alias("f"), F.min("id").alias("lo"), F.max("id").alias("hi")) \
         .where(F.col("lo") != F.col("hi")).select("h", F.col("f.id").alias("first"))
     # Sort-merge join (it spills): both sides grow with the corpus, and a
     # broadcast of ``dup`` that AQE picks at run time can exhaust the heap.
-    rm = _cut_lineage(win.drop(ORDER).join(dup.hint("merge"), "h").where(F.col("id") != F.col("first"))
+    rm = _cut_lineage(win.drop(RANK).join(dup.hint("merge"), "h").where(F.col("id") != F.col("first"))
                   .groupBy("id").agg(F.array_sort(F.collect_set("pos")).alias("_pos")))
 
     kept, decided = _remove_and_decide(docs, rm, "_pos", lambda t, p: sd.remove(t, p)[:2], STAGE_NAMES["substring"])

@@ -147,7 +147,7 @@ def test_chinese_near_duplicate(result):
 def test_paragraph_repeated_in_unrelated_docs_removed_from_the_worse(result, data):
     kept, shared = result["kept"], data["shared"]
     assert {"p1-low", "p2-high"} <= set(kept)
-    assert shared in kept["p2-high"].split("\n")       # the better document (survivor order) keeps it
+    assert shared in kept["p2-high"].split("\n")       # the higher-quality document (larger id) keeps it
     assert shared not in kept["p1-low"].split("\n")    # the other loses it
     assert kept["p1-low"].split("\n") == result["src"]["p1-low"].split("\n")[:-1]
 
@@ -155,7 +155,7 @@ def test_paragraph_repeated_in_unrelated_docs_removed_from_the_worse(result, dat
 def test_span_stage_cuts_shared_60_token_span(result, data):
     kept, span = result["kept"], data["span"]
     assert {"s1-low", "s2-high"} <= set(kept)
-    assert span in kept["s2-high"]                      # the better host keeps it
+    assert span in kept["s2-high"]                      # the higher-quality host (larger id) keeps it
     assert span not in kept["s1-low"]
     assert len(kept["s1-low"]) < len(result["src"]["s1-low"]) - len(span) + 5
 

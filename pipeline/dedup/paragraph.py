@@ -6,9 +6,9 @@ per line). Its key is the xxh3-64 hash of the normalized line
 folded). Lines shorter than ``min_paragraph_chars`` after normalization are
 never removed (headings, list bullets and "Share" lines are the business of
 the line-level heuristics, not of dedup). Across the corpus, the occurrence
-that stays is the one of the best document by the cascade's survivor order
-(highest quality, longest entering text, smallest id; jobs/dedup.py), then
-the smallest line number; every other occurrence, in the same document or
+that stays is the one of the document of highest quality, then smallest id
+(jobs/dedup.py; documents that MinHash / exact dedup remove take no part),
+then the smallest line number; every other occurrence, in the same document or
 another, is removed. A document that loses lines and keeps fewer than
 ``min_tokens`` tokens is rejected (on Spark, only after MinHash and exact
 dedup, which judge the uncut text, did not claim it as a duplicate).

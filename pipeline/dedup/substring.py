@@ -7,8 +7,8 @@ Instead of a suffix array (days to merge at scale), every window of
 its token hashes (uint64, wrapping; one numpy pass per document, so a 1 MB
 document costs O(length) memory, never its n-gram strings). On Spark, a
 window hash held by more than one document marks the window duplicate in
-every document but the best one by the cascade's survivor order (highest
-quality, longest entering text, smallest id; jobs/dedup.py); the union of a document's
+every document but the one of highest quality, then smallest id
+(jobs/dedup.py); the union of a document's
 duplicate windows (each covering ``window`` tokens) is the set of tokens
 removed. Any shared span of length L >= window is covered by its L - window
 + 1 windows, so it is removed whole.
