@@ -326,7 +326,10 @@ def eval_main(args) -> int:
         systems[name] = baseline_removed(docs, thr, ver)
         t_base[name] = time.perf_counter() - t
     kinds = list(DUP_KINDS) + list(STAY_KINDS)
-    res: dict = {"split": args.split, "docs": len(docs), "must_go": sum(r["must_go"] for r in labels),
+    import subprocess
+    head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True,
+                          text=True).stdout.strip()
+    res: dict = {"split": args.split, "code": head, "docs": len(docs), "must_go": sum(r["must_go"] for r in labels),
                  "groups": len({r["group"] for r in labels}), "seconds": {"ours_job": round(t_job, 1),
                  **{k: round(v, 1) for k, v in t_base.items()}}, "systems": {}}
     for name, rem in systems.items():
@@ -396,7 +399,7 @@ def render(res: dict, kinds: list[str]) -> str:
     names = list(S)
     L = [f"## Dedup on held-out real text: data/eval/dedup {res['split']} split",
          "",
-         f"{res['docs']} documents, {res['groups']} groups, {res['must_go']} must go. "
+         f"{res['docs']} documents, {res['groups']} groups, {res['must_go']} must go; code {res['code']}. "
          f"`python jobs/dedup.py` (default config and stages, local[2]) took {res['seconds']['ours_job']} s; "
          f"datasketch baselines {res['seconds']['ds_0.7']} s / {res['seconds']['ds_0.5+v']} s.",
          "",

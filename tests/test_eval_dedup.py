@@ -124,3 +124,41 @@ def test_no_line_of_sample_or_reference(sets):
         for d in sets[s][0].values():
             hits = [ln for ln in d["text"].replace("\r", "").split("\n") if ds.norm_line(ln) in seen]
             assert not hits, (s, d["id"], hits[:1])
+
+
+def _bench():
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "bench" / "dedup.py"
+    spec = importlib.util.spec_from_file_location("bench_dedup", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_scores_groups():
+    """bench/dedup.py: n - 1 of a duplicate group must go, any of them; a
+    whole group removed is one false positive; a must-stay removal is one."""
+    score = _bench().score
+    labels = [{"id": "a", "group": "g1", "must_go": False, "kind": "exact", "lang": "en"},
+              {"id": "b", "group": "g1", "must_go": True, "kind": "exact", "lang": "en"},
+              {"id": "c", "group": "g2", "must_go": False, "kind": "edit15", "lang": "zh"},
+              {"id": "d", "group": "g2", "must_go": False, "kind": "edit15", "lang": "zh"}]
+    assert score(labels, {"a"})["all"] == {"docs": 4, "must_go": 1, "removed": 1, "tp": 1, "fp": 0, "fn": 0,
+                                           "precision": 1.0, "recall": 1.0, "f1": 1.0}
+    a = score(labels, {"a", "b", "c"})["all"]
+    assert (a["tp"], a["fp"], a["fn"]) == (1, 2, 0)
+    a = score(labels, set(), key=lambda r: r["kind"])
+    assert a["exact"]["fn"] == 1 and a["exact"]["recall"] == 0.0 and a["edit15"]["f1"] == 1.0
+
+
+def test_baselines_find_planted_copies():
+    """The datasketch baselines remove an exact copy and a 2-word edit of a
+    long text, and keep an unrelated one."""
+    bench = _bench()
+    words = [f"w{i}" for i in range(300)]
+    base = " ".join(words)
+    edited = " ".join(words[:100] + ["zz"] + words[101:200] + ["yy"] + words[201:])
+    docs = [{"id": "1", "text": base}, {"id": "2", "text": base}, {"id": "3", "text": edited},
+            {"id": "4", "text": " ".join(reversed(words))}]
+    assert bench.baseline_removed(docs, 0.5, 0.7) == {"2", "3"}
+    assert bench.baseline_removed(docs, 0.7, None) == {"2", "3"}
