@@ -53,12 +53,13 @@ def held_out(lang):
 def test_word_salad_of_real_words_is_dropped_clean_text_kept(models, lang):
     """Held-out reference text (never trained on) and the same text with its
     words shuffled (English words / jieba words of Chinese characters): the
-    calibrated thresholds keep every clean page and drop the salad."""
+    thresholds calibrated into the model dir keep every clean page and drop
+    the salad (config/default.toml switches zh's off: see its comment)."""
     import random
 
     from pipeline.scorer_models import paragraph_chunks
 
-    scorer = PerplexityScorer.from_config(models_dir=str(models))
+    scorer = PerplexityScorer.from_config(models_dir=str(models), salad_max_gain={}, salad_min_perplexity={})
     rng = random.Random(7)
     chunks = [c for d in held_out(lang) for c in paragraph_chunks(d["text"], 2000) if len(c) > 1500][:12]
     assert len(chunks) >= 8
@@ -95,16 +96,18 @@ def test_thresholds_per_language_come_from_the_model_dir_or_config(models, tmp_p
         assert (cal[lang]["salad_max_gain"] is not False) == (f["clean_gain_p1"] > f["salad_gain_p99"])
     assert cal["en"]["salad_max_gain"] is not False or cal["en"]["salad_min_perplexity"] is not False
     assert cal["zh"]["salad_max_gain"] is not False or cal["zh"]["salad_min_perplexity"] is not False
-    scorer = PerplexityScorer.from_config(models_dir=str(models))
+    scorer = PerplexityScorer.from_config(models_dir=str(models), max_perplexity={}, salad_max_gain={},
+                                          salad_min_perplexity={})
     for k in PerplexityScorer.THRESHOLDS:
         for lang in ("en", "zh"):
             v = cal[lang][k]
             assert scorer.thresholds[k][lang] == (None if v is False else v)
     # config wins, per language; false switches a test off
     scorer = PerplexityScorer.from_config(models_dir=str(models), max_perplexity={"en": 123.0},
-                                          salad_max_gain={"zh": False})
+                                          salad_max_gain={"zh": False}, salad_min_perplexity={})
     assert scorer.thresholds["max_perplexity"] == {"en": 123.0, "zh": cal["zh"]["max_perplexity"]}
     assert scorer.thresholds["salad_max_gain"]["zh"] is None
+    assert PerplexityScorer.from_config(models_dir=str(models)).thresholds["salad_min_perplexity"]["zh"] is None
     # no calibration file and no config value: say how to make one
     for name in ("en.sp.model", "en.arpa.bin", "zh.sp.model", "zh.arpa.bin"):
         (tmp_path / "perplexity").mkdir(exist_ok=True)
