@@ -63,6 +63,10 @@ N_EASY_DROP = 125            # each of 8 easy junk categories
 N_HARD_KEEP = 92             # each of 6 hard keep categories
 N_HARD_DROP = 61             # each of 9 hard junk categories
 N_MOJIBAKE_REPAIRABLE = 100
+# Keep-labelled documents are at least Gopher's minimum length: words (en), CJK characters (zh).
+MIN_KEEP = {"en": 50, "zh": 75}
+# Chinese prose chunks: (lo, hi) characters (chunk_paragraphs).
+ZH_CHUNK = (200, 700)
 
 EASY_DROP = ("other_language", "mojibake", "nav_boilerplate", "keyword_spam", "repeated_lines", "too_short",
              "symbol_heavy", "lorem_ipsum")
@@ -117,6 +121,8 @@ class Builder:
             return False
         norm = S.normalize(text)
         if norm in self.seen_texts or not self.clean(text):
+            return False
+        if label == "keep" and not keep_length_ok(text, lang_gold):
             return False
         self.seen_texts.add(norm)
         self.counts[key] += 1
@@ -174,14 +180,25 @@ def prose_pool(lang: str) -> list[tuple[str, str, str]]:
     hbs = {"en": ["en-US"], "zh": ["zh-CN", "zh-TW"]}[lang]
     gn = {"en": "C", "zh": "zh_CN"}[lang]
     out = []
+
+    def chunks(paras):
+        if lang == "en":
+            return chunk_paragraphs([p for p in paras if len(p) >= 40])
+        # Chinese: untranslated (mostly Latin) paragraphs out; denser script, so
+        # chunks of ZH_CHUNK characters (>= 75 CJK characters each, see MIN_KEEP)
+        paras = [p for p in translated(paras) if len(p) >= 15 and S.cjk_share(p) >= 0.3]
+        return chunk_paragraphs(paras, *ZH_CHUNK)
+
     for key, page in [kp for hb in hbs for kp in S.handbook_pages(hb)]:
         if S.is_eval("debian-handbook", key):
-            paras = [p for p in S.handbook_paragraphs(page) if len(p) >= 40]
-            out += [("debian-handbook", key, c) for c in chunk_paragraphs(paras if lang == "en" else translated(paras))]
+            out += [("debian-handbook", key, c) for c in chunks(S.handbook_paragraphs(page))]
     for key, page in S.gnome_pages(gn):
         if S.is_eval("gnome-user-docs", key):
-            paras = [p for p in S.mallard_paragraphs(page) if len(p) >= 40]
-            out += [("gnome-user-docs", key, c) for c in chunk_paragraphs(paras if lang == "en" else translated(paras))]
+            out += [("gnome-user-docs", key, c) for c in chunks(S.mallard_paragraphs(page))]
+    if lang == "zh":
+        for source, key, paras in S.zh_doc_sections():
+            if S.is_eval(bucket_source(source), key):
+                out += [(source, key, c) for c in chunks(paras)]
     faq_pkg = {"en": "debian-faq", "zh": "debian-faq-zh-cn"}[lang]
     for key, page in faq_pages(faq_pkg):
         if S.is_eval(faq_pkg, key):
@@ -201,6 +218,24 @@ def prose_pool(lang: str) -> list[tuple[str, str, str]]:
             if S.is_eval("gensim-lee", key) and 400 <= len(text) <= MAX_CHARS:
                 out.append(("gensim-lee", key, text))
     return out
+
+
+def bucket_source(source: str) -> str:
+    """The name the bucket rule hashes: the two scripts of the New Maintainers'
+    Guide are one text, so one name (a section is in one bucket in both)."""
+    return "maint-guide" if source.startswith("maint-guide-") else source
+
+
+def _length(text: str, lang: str) -> int:
+    return len(CJK_RE.findall(text)) if lang == "zh" else len(re.findall(r"[^\W_]+", text))
+
+
+def keep_length_ok(text: str, lang: str | None) -> bool:
+    """A keep-labelled document is a real page's worth of text: Gopher's
+    minimum (>= 50 words; Chinese >= 75 CJK characters)."""
+    if lang == "zh" or (lang is None and len(CJK_RE.findall(text)) > len(re.findall(r"[A-Za-z]+", text))):
+        return len(CJK_RE.findall(text)) >= MIN_KEEP["zh"]
+    return len(re.findall(r"[^\W_]+", text)) >= MIN_KEEP["en"]
 
 
 def faq_pages(pkg: str) -> list[tuple[str, str]]:
@@ -377,24 +412,6 @@ def build(src: Path) -> Builder:
         b.add(text=text, label="keep", set_="hard", category="mixed_zh_en", source=source, origin=origin,
               lang_gold="zh", n=N_HARD_KEEP)
 
-    # --- mojibake that ftfy repairs exactly (keep, reported on its own)
-    rng = rng_for("mojibake_repairable")
-    for lang, n in (("zh", 60), ("en", 40)):
-        for source, origin, text in take(lang):
-            if b.full(split_of(source, origin), "mojibake_repairable", "mojibake_repairable", n, lang):
-                used.discard(text)
-                continue
-            hows = ["utf8-as-latin1", "utf8-as-cp1252"] + (["gbk-as-utf8", "utf8-as-gbk"] if lang == "zh" else [])
-            how = rng.choice(hows)
-            bad = mojibake(text, how)
-            if bad == text or ftfy_fix(bad) != text:
-                used.discard(text)
-                continue
-            b.add(text=bad, label="keep", set_="mojibake_repairable", category="mojibake_repairable", source=source,
-                  origin=origin, lang_gold=lang, n=n, transform=how, count_lang=lang)
-            if all(b.full(s, "mojibake_repairable", "mojibake_repairable", n, lang) for s in SPLITS):
-                break
-
     # --- easy keep: clean prose passing the baseline rules with margin 0.5
     for lang in ("en", "zh"):
         for source, origin, text in take(lang):
@@ -405,6 +422,27 @@ def build(src: Path) -> Builder:
                          origin=origin, lang_gold=lang, n=N_EASY_KEEP[lang]):
                 used.discard(text)
             if all(b.full(s, "easy", f"clean_{lang}", N_EASY_KEEP[lang]) for s in SPLITS):
+                break
+
+    # --- mojibake that ftfy repairs exactly (keep, reported on its own)
+    rng = rng_for("mojibake_repairable")
+    for lang, n in (("zh", 60), ("en", 40)):
+        for source, origin, text in take(lang):
+            if b.full(split_of(source, origin), "mojibake_repairable", "mojibake_repairable", n, lang):
+                used.discard(text)
+                continue
+            hows = ["utf8-as-latin1", "utf8-as-cp1252"] + (["gbk-as-utf8", "utf8-as-gbk"] if lang == "zh" else [])
+            rng.shuffle(hows)
+            for how in hows:   # the first way of mis-decoding that ftfy undoes exactly
+                bad = mojibake(text, how)
+                if bad != text and ftfy_fix(bad) == text:
+                    break
+            else:
+                used.discard(text)
+                continue
+            b.add(text=bad, label="keep", set_="mojibake_repairable", category="mojibake_repairable", source=source,
+                  origin=origin, lang_gold=lang, n=n, transform=how, count_lang=lang)
+            if all(b.full(s, "mojibake_repairable", "mojibake_repairable", n, lang) for s in SPLITS):
                 break
 
     # --- derived junk from the rest of the pools
@@ -691,6 +729,22 @@ def add_python_docs(b: Builder) -> None:
                   transform="page links only")
 
 
+def collections(poems: list[tuple[str, str]], lang: str) -> list[tuple[str, str]]:
+    """(first key, page) of poems laid out as a page of a collection holds
+    them: consecutive poems (with their attribution lines) until the page
+    reaches Gopher's minimum length with room (1.5x MIN_KEEP). Each poem is on
+    one page only."""
+    out, cur = [], []
+    for key, text in poems:
+        cur.append((key, text))
+        page = "\n\n".join(t for _, t in cur)
+        n = len(CJK_RE.findall(page)) if lang == "zh" else len(re.findall(r"[^\W_]+", page))
+        if n >= 1.5 * MIN_KEEP[lang]:
+            out.append((cur[0][0], page))
+            cur = []
+    return out
+
+
 def add_verse(b: Builder) -> None:
     n_half = N_HARD_KEEP // 2
     zh = []
@@ -701,7 +755,7 @@ def add_verse(b: Builder) -> None:
         body = [ln for ln in lines if not ln.startswith("--")]
         if len(body) >= 4 and all(len(ln) <= 24 for ln in body) and sum(bool(CJK_RE.search(ln)) for ln in body) == len(body):
             zh.append((key, text.strip()))
-    for key, text in shuffled(zh, "verse-zh"):
+    for key, text in collections(shuffled(zh, "verse-zh"), "zh"):
         b.add(text=text, label="keep", set_="hard", category="verse", source="fortunes-zh", origin=key,
               lang_gold="zh", n=n_half, count_lang="zh")
     en = []
@@ -712,7 +766,7 @@ def add_verse(b: Builder) -> None:
             lines = [ln for ln in text.split("\n") if ln.strip()]
             if len(lines) >= 6 and all(len(ln.strip()) <= 60 for ln in lines):
                 en.append((key, text.strip("\n")))
-    for key, text in shuffled(en, "verse-en"):
+    for key, text in collections(shuffled(en, "verse-en"), "en"):
         b.add(text=text, label="keep", set_="hard", category="verse", source="fortunes", origin=key,
               lang_gold="en", n=N_HARD_KEEP - n_half, count_lang="en")
 
@@ -732,17 +786,19 @@ def add_dialogs(b: Builder) -> None:
             if S.normalize("\n".join(turns)) in b.fp or any(S.normalize(t) in b.fp for t in turns if len(t) >= 60):
                 continue
             convs.append((key, turns))
-        # a few conversations of one topic file make one dialog document
+        # a thread: conversations of one topic file (at least 3, more until the
+        # page reaches Gopher's minimum length with room: 1.5x MIN_KEEP)
         i = 0
         while i < len(convs):
             k = rng.randint(3, 6)
             grp = convs[i:i + k]
             i += k
-            lines = []
-            for _, turns in grp:
-                lines += [f"{'AB'[j % 2]}: {t}" for j, t in enumerate(turns)]
-                lines.append("")
-            groups.append((lang, grp[0][0], "\n".join(lines).strip()))
+            text = lambda g: "\n\n".join("\n".join(f"{'AB'[j % 2]}: {t}" for j, t in enumerate(turns))
+                                          for _, turns in g)
+            while i < len(convs) and _length(text(grp), lang) < 1.5 * MIN_KEEP[lang]:
+                grp.append(convs[i])
+                i += 1
+            groups.append((lang, grp[0][0], text(grp)))
     for lang, origin, text in shuffled(groups, "dialog-order"):
         b.add(text=text, label="keep", set_="hard", category="dialog", source="chatterbot-corpus", origin=origin,
               lang_gold=lang, n=N_HARD_KEEP // 2, count_lang=lang)

@@ -45,6 +45,12 @@ DEB_PACKAGES = {
     "fortunes": "1:1.99.1-7.3",
     "fortunes-min": "1:1.99.1-7.3",
     "fortunes-zh": "2.98",
+    # Chinese prose added for clean_zh (issue #12 helper 2): no training use reads them.
+    "maint-guide-zh-cn": "1.2.53",
+    "maint-guide-zh-tw": "1.2.53",
+    "installation-guide-amd64": "20230508+deb12u1",
+    "debian-edu-doc-zh-cn": "2.12.23~deb12u1",
+    "libreoffice-help-zh-cn": "4:7.4.7-1+deb12u14",
 }
 PYPI_FILES = {"gensim": "4.4.0", "chatterbot-corpus": "1.3.3", "pypinyin": "0.55.0"}
 
@@ -248,27 +254,89 @@ def chatterbot_files() -> list[tuple[str, str]]:
 
 def chatterbot_conversations(yml: str) -> list[list[str]]:
     """The conversations of one chatterbot yml file (turns in order), read
-    without a YAML library: ``- - first turn`` starts one, ``  - turn`` goes on."""
-    convs: list[list[str]] = []
-    cur = None
-    for line in yml.splitlines():
-        m = re.match(r"^- - (.*)$", line)
-        if m:
-            cur = [m.group(1)]
-            convs.append(cur)
-            continue
-        m = re.match(r"^  - (.*)$", line)
-        if m and cur is not None:
-            cur.append(m.group(1))
-        elif line.strip() and not line.startswith(" ") and cur is not None:
-            cur = None
+    with yaml.safe_load (block scalars ``|`` included). A turn that is not a
+    string, or an empty one, ends the conversation there."""
+    import yaml
+
+    data = yaml.safe_load(yml) or {}
     clean = []
-    for c in convs:
-        turns = [t.strip().strip("'\"").replace("''", "'") for t in c]
-        turns = [t for t in turns if t]
+    for conv in data.get("conversations") or []:
+        if not isinstance(conv, list):
+            continue
+        turns = []
+        for t in conv:
+            if not isinstance(t, (str, int, float)) or not str(t).strip():
+                break
+            turns.append(str(t).strip())
         if len(turns) >= 2:
             clean.append(turns)
     return clean
+
+
+CJK_CHAR_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def cjk_share(text: str) -> float:
+    """CJK characters among the letters (CJK + Latin) of ``text``."""
+    cjk = len(CJK_CHAR_RE.findall(text))
+    return cjk / max(cjk + len(re.findall(r"[A-Za-z]", text)), 1)
+
+
+def html_sections(page: str) -> list[tuple[str, list[str]]]:
+    """(section id, <p> paragraph texts) of an HTML page cut at its h1-h4
+    headings; the id is the heading's anchor (or its position)."""
+    body = re.sub(r"(?is)<(script|style|pre|table)\b.*?</\1>", " ", page)
+    cuts = list(re.finditer(r"(?is)<h[1-4]\b[^>]*>(.*?)</h[1-4]>", body))
+    out = []
+    for i, m in enumerate(cuts):
+        end = cuts[i + 1].start() if i + 1 < len(cuts) else len(body)
+        anchor = re.search(r'(?i)(?:id|name)="([^"]+)"', m.group(0))
+        sid = anchor.group(1) if anchor else f"s{i}"
+        paras = [t for tag, t in html_blocks(body[m.end():end], "p") if tag == "p"]
+        if paras:
+            out.append((sid, paras))
+    return out
+
+
+def zh_doc_sections() -> list[tuple[str, str, list[str]]]:
+    """(source, key, Chinese paragraphs) of the Chinese Debian manuals that
+    no training use reads: the New Maintainers' Guide (zh-cn / zh-tw: one
+    text in two scripts, so the key names the section, not the script, and
+    each section is taken in one script only), the Installation Guide
+    (zh_CN) and the Debian Edu manual (zh-cn), key = "<page>#<section>"; the
+    LibreOffice help (zh-CN), key = its page path under text/. Paragraphs
+    that are mostly Latin (untranslated) are left out."""
+    out = []
+    for src, lang_dir, prefix in (("installation-guide-amd64", "zh_CN", "usr/share/doc/installation-guide-amd64/zh_CN/"),
+                                  ("debian-edu-doc-zh-cn", "zh-cn", "usr/share/doc/debian-edu-doc-zh-cn/")):
+        d = deb(src)
+        for path in d.glob(prefix, ".html"):
+            page = path[len(prefix):]
+            for sid, paras in html_sections(d.text(path)):
+                zh = [p for p in paras if cjk_share(p) >= 0.3]
+                if zh:
+                    out.append((src, f"{lang_dir}/{page}#{sid}", zh))
+    d = deb("libreoffice-help-zh-cn")
+    prefix = "usr/share/libreoffice/help/zh-CN/text/"
+    for path in d.glob(prefix, ".html"):
+        page = re.sub(r"(?is)<(header|aside)\b.*?</\1>", " ", d.text(path))
+        paras = [t for tag, t in html_blocks(page, "p") if not t.endswith(("...", "…"))]
+        zh = [p for p in paras if cjk_share(p) >= 0.3]
+        if zh:
+            out.append(("libreoffice-help-zh-cn", path[len(prefix):], zh))
+    cn, tw = deb("maint-guide-zh-cn"), deb("maint-guide-zh-tw")
+    for path in cn.glob("usr/share/doc/maint-guide-zh-cn/html/", ".html"):
+        page = path.rsplit("/", 1)[1].replace(".zh-cn.html", "")
+        tw_path = f"usr/share/doc/maint-guide-zh-tw/html/{page}.zh-tw.html"
+        secs = {"zh-cn": dict(html_sections(cn.text(path))),
+                "zh-tw": dict(html_sections(tw.text(tw_path))) if tw_path in tw.files else {}}
+        for sid in secs["zh-cn"]:
+            key = f"{page}#{sid}"
+            script = "zh-tw" if sid in secs["zh-tw"] and xxhash.xxh64_intdigest(f"script:{key}".encode()) % 2 else "zh-cn"
+            zh = [p for p in secs[script][sid] if cjk_share(p) >= 0.3]
+            if zh:
+                out.append((f"maint-guide-{script}", key, zh))
+    return out
 
 
 # ------------------------------------------------------- fingerprints --
