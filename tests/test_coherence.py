@@ -57,9 +57,11 @@ def test_article_glued_to_unrelated_text_is_split_at_the_junction(scorer, lang, 
             found += 1
             parts = split_document(doc, scorer)
             assert len(parts) == len(cuts) + 1 and article[:200] in parts[0]
-    # calibration: ~60% of junctions of two reference documents are caught
-    # (models/report/scorers.md); an article glued to quotations, most
-    assert len(articles) == 5 and found >= 3, (found, len(articles))
+    # An article glued to quotations: most in English. Chinese: issue #12
+    # traded recall for false splits (threshold set so ~1% of clean documents
+    # get a boundary; bench/coherence.py finds 26% of glued dev zh pairs of
+    # 600+ chars each), 2 of these 5 are found.
+    assert len(articles) == 5 and found >= {"en": 3, "zh": 2}[lang], (found, len(articles))
 
 
 def test_pile_of_unrelated_snippets_is_dropped(scorer):
@@ -94,7 +96,9 @@ def test_break_counts_are_integer_columns(scorer):
 
     from pipeline.cascade import output_schema, run_batch
 
-    text, _ = glue(held_out("en")[0], fortunes("en", 40))
+    # the first held-out article whose junction with quotations is found
+    text = next(t for t in (glue(a, fortunes("en", 40))[0] for a in held_out("en"))
+                if scorer.breaks(t, "en")[1])
     batch = pa.RecordBatch.from_pydict({"id": ["g"], "text": [text], "lang": ["en"]})
     out = run_batch(batch, [scorer], output_schema(batch.schema, [CoherenceScorer]))
     types = {c: out.schema.field(c).type for c in CoherenceScorer.score_columns}
@@ -103,3 +107,34 @@ def test_break_counts_are_integer_columns(scorer):
     row = out.to_pylist()[0]
     assert type(row["coh_breaks"]) is int and row["coh_breaks"] >= 1
     assert type(row["coh_split_char"]) is int and 0 < row["coh_split_char"] < len(text)
+
+
+# ------------------------------------------------ issue #12: false splits --
+def sample_zh(origins):
+    return [d["text"] for d in crawl_docs(SAMPLE_DIR) if d["lang"] == "zh" and d["origin"] in origins]
+
+
+def test_clean_chinese_documents_are_not_split(scorer):
+    """Real multi-paragraph Chinese documents of data/sample (Debian
+    reference sections with their tables, man pages): a table border or a
+    short item shares no words with its neighbour (similarity 0.0, what a
+    glued junction gets), so only breaks with enough text on both sides may
+    be judged. Before issue #12 about a quarter of judged zh sample
+    documents were split (bench/coherence.py: 40/168)."""
+    judged = split = 0
+    for text in sample_zh({"debian-reference-zh-cn", "manpages-zh"}):
+        found = scorer.breaks(text, "zh")
+        if found and found[0]:
+            judged += 1
+            split += bool(found[1])
+    assert judged >= 20 and split / judged <= 0.025, (split, judged)
+
+
+def test_chinese_poem_with_stanzas_is_not_split(scorer):
+    """Classical poems (Shijing) of several stanzas: stanzas share few
+    character bigrams, which is no evidence of a glued page."""
+    poems = [t for t in sample_zh({"fortunes-zh"}) if t.startswith("《詩經") and t.count("\n\n") >= 3]
+    assert len(poems) >= 5
+    for text in poems:
+        doc = Document(id="v", text=text, lang="zh")
+        assert scorer(doc) is None and split_document(doc, scorer) == [text], (text[:60], doc.scores)
