@@ -141,7 +141,7 @@ def main(argv=None) -> int:
         path = train_coherence(texts, lang, args.models)
         cal = load_coherence(str(path))
         summary[f"coherence_{lang}"] = {"threshold": cal["threshold"], **cal["calibration"]}
-        md += [f"## coherence / {lang}", "", f"threshold {cal['threshold']} (1% of real breaks below it); "
+        md += [f"## coherence / {lang}", "", f"threshold {cal['threshold']} (1% of reference documents get a break below it); "
                f"glued junctions below it: {cal['calibration']['glued_detected']:.1%} "
                f"of {cal['calibration']['glued_junctions']}", ""]
         log(f"coherence/{lang}: threshold {cal['threshold']}, glued detected {cal['calibration']['glued_detected']:.1%}")
