@@ -9,7 +9,8 @@ EVAL_SRC  := build/eval-src
 EVAL_DEBS := debian-handbook=11.20220922 gnome-user-docs=43.0-2 debian-faq=11.1 debian-faq-zh-cn=11.1 \
              python3.11-doc=3.11.2-6+deb12u9 fortunes=1:1.99.1-7.3 fortunes-min=1:1.99.1-7.3 fortunes-zh=2.98 \
              maint-guide-zh-cn=1.2.53 maint-guide-zh-tw=1.2.53 installation-guide-amd64=20230508+deb12u1 \
-             debian-edu-doc-zh-cn=2.12.23~deb12u1 libreoffice-help-zh-cn=4:7.4.7-1+deb12u14
+             debian-edu-doc-zh-cn=2.12.23~deb12u1 libreoffice-help-zh-cn=4:7.4.7-1+deb12u14 \
+             kicad-doc-zh=6.0.11+dfsg-1 lilypond-doc-html-zh=2.24.1-2
 EVAL_PYPI := gensim==4.4.0 chatterbot-corpus==1.3.3 pypinyin==0.55.0
 SPLIT     ?= dev
 

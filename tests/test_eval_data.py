@@ -20,7 +20,7 @@ from infra.eval import sources as S
 DATA = S.REPO / "data" / "eval" / "quality"
 SPLITS = ("dev", "test")
 # clean_zh documents per split: at least this many (the issue's set had ~500 clean zh; see SOURCES.md)
-MIN_CLEAN_ZH = 140
+MIN_CLEAN_ZH = 290
 FIELDS = {"id", "text", "lang_gold", "label", "set", "category", "source", "origin", "transform"}
 CATEGORIES = {
     ("easy", "keep"): {"clean_en", "clean_zh"},
@@ -147,3 +147,18 @@ def test_no_empty_dialog_turns(docs):
     bad = [d["id"] for ds in docs.values() for d in ds if d["category"] == "dialog"
            and any(ln.strip() in ("A:", "B:", "A: |", "B: |") for ln in d["text"].split("\n"))]
     assert not bad, f"dialog documents with empty turns: {bad[:5]}"
+
+
+def test_language_drop_documents_are_in_their_language(docs):
+    """Japanese / Korean documents are in their script and 'other language'
+    documents hold no untranslated English paragraph (a script check, not the
+    pipeline's langid: see Q.in_language)."""
+    bad = []
+    for split, ds in docs.items():
+        for d in ds:
+            if d["category"] in ("japanese", "korean", "other_language"):
+                code = {"japanese": "ja", "korean": "ko"}.get(d["category"], d["lang_gold"])
+                paras = [p for p in d["text"].split("\n\n") if p.strip()]
+                if not all(Q.in_language(p, code) for p in paras):
+                    bad.append((split, d["category"], d["id"]))
+    assert not bad, f"{len(bad)} language documents with paragraphs not in their language, e.g. {bad[:5]}"

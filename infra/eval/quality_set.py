@@ -65,8 +65,10 @@ N_HARD_DROP = 61             # each of 9 hard junk categories
 N_MOJIBAKE_REPAIRABLE = 100
 # Keep-labelled documents are at least Gopher's minimum length: words (en), CJK characters (zh).
 MIN_KEEP = {"en": 50, "zh": 75}
+# mixed_zh_en: share of Latin among the letters (CJK + Latin) of a Chinese chunk.
+MIXED_LATIN = (0.4, 0.8)
 # Chinese prose chunks: (lo, hi) characters (chunk_paragraphs).
-ZH_CHUNK = (200, 700)
+ZH_CHUNK = (150, 500)
 
 EASY_DROP = ("other_language", "mojibake", "nav_boilerplate", "keyword_spam", "repeated_lines", "too_short",
              "symbol_heavy", "lorem_ipsum")
@@ -133,11 +135,18 @@ class Builder:
 
 
 # ----------------------------------------------------------- real text --
-def chunk_paragraphs(paras: list[str], lo: int = 300, hi: int = 1500) -> list[str]:
-    """Consecutive paragraphs in chunks of lo..hi characters."""
+def chunk_paragraphs(paras: list[str], lo: int = 300, hi: int = 1500, max_para: int | None = None) -> list[str]:
+    """Consecutive paragraphs in chunks of lo..hi characters; a paragraph
+    longer than hi is a chunk of its own if it is at most max_para long
+    (default: left out)."""
     out, cur = [], []
     for p in paras:
         if len(p) > hi:
+            if max_para and len(p) <= max_para:
+                if sum(map(len, cur)) >= lo:
+                    out.append("\n\n".join(cur))
+                cur = []
+                out.append(p)
             continue
         if cur and sum(map(len, cur)) + len(p) > hi:
             if sum(map(len, cur)) >= lo:
@@ -187,7 +196,7 @@ def prose_pool(lang: str) -> list[tuple[str, str, str]]:
         # Chinese: untranslated (mostly Latin) paragraphs out; denser script, so
         # chunks of ZH_CHUNK characters (>= 75 CJK characters each, see MIN_KEEP)
         paras = [p for p in translated(paras) if len(p) >= 15 and S.cjk_share(p) >= 0.3]
-        return chunk_paragraphs(paras, *ZH_CHUNK)
+        return chunk_paragraphs(paras, *ZH_CHUNK, max_para=MAX_CHARS)
 
     for key, page in [kp for hb in hbs for kp in S.handbook_pages(hb)]:
         if S.is_eval("debian-handbook", key):
@@ -244,6 +253,22 @@ def faq_pages(pkg: str) -> list[tuple[str, str]]:
             if "index" not in p]
 
 
+EN_MARKERS = frozenset("the and of that this with you are for which from have should when their these".split())
+SCRIPT_RE = {"ja": re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]"), "ko": re.compile("[\uac00-\ud7af]")}
+
+
+def in_language(para: str, code: str) -> bool:
+    """A script check (not the pipeline's langid) that a paragraph of a
+    translated page is translated: Japanese / Korean paragraphs are mostly in
+    their script; other languages' paragraphs are not English (English
+    function words are under 12 % of their Latin words)."""
+    letters = re.findall(r"[^\W\d_]", para)
+    if code in SCRIPT_RE:
+        return len(SCRIPT_RE[code].findall(para)) >= 0.5 * max(len(letters), 1)
+    words = re.findall(r"[a-z]+", para.lower())
+    return len(words) < 8 or sum(w in EN_MARKERS for w in words) < 0.12 * len(words)
+
+
 def other_lang_pool(langs: list[str]) -> dict[str, list[tuple[str, str, str]]]:
     out: dict[str, list] = defaultdict(list)
     for hb in langs:
@@ -252,7 +277,7 @@ def other_lang_pool(langs: list[str]) -> dict[str, list[tuple[str, str, str]]]:
             if S.is_eval("debian-handbook", key):
                 out[code] += [("debian-handbook", key, c)
                               for c in chunk_paragraphs(translated([p for p in S.handbook_paragraphs(page)
-                                                                    if len(p) >= 20]),
+                                                                    if len(p) >= 20 and in_language(p, code)]),
                                                         lo=300, hi=1600)]
     return out
 
@@ -262,7 +287,8 @@ def gnome_lang_pool(lang: str) -> list[tuple[str, str, str]]:
     for key, page in S.gnome_pages(lang):
         if S.is_eval("gnome-user-docs", key):
             out += [("gnome-user-docs", key, c)
-                    for c in chunk_paragraphs(translated([p for p in S.mallard_paragraphs(page) if len(p) >= 20]),
+                    for c in chunk_paragraphs(translated([p for p in S.mallard_paragraphs(page)
+                                                          if len(p) >= 20 and in_language(p, lang)]),
                                               lo=300, hi=1600)]
     return out
 
@@ -326,6 +352,14 @@ def mojibake(text: str, how: str) -> str:
         once = text.encode("utf-8").decode("cp1252", errors="replace")
         return once.encode("utf-8").decode("cp1252", errors="replace")
     raise ValueError(how)
+
+
+def ftfy_fix_encoding(text: str) -> str:
+    """ftfy's encoding repair only (ftfy.fix_text also narrows full-width
+    punctuation, so it never gives Chinese text back byte for byte)."""
+    import ftfy
+
+    return ftfy.fix_encoding(text)
 
 
 def ftfy_fix(text: str) -> str:
@@ -408,7 +442,9 @@ def build(src: Path) -> Builder:
         for source, origin, text in take(lang, lambda t: digit_share(t) >= 0.035):
             b.add(text=text, label="keep", set_="hard", category="number_heavy", source=source, origin=origin,
                   lang_gold=lang, n=N_HARD_KEEP // 2 + (lang == "en"), count_lang=lang)
-    for source, origin, text in take("zh", lambda t: 0.2 <= latin_share(t) <= 0.6):
+    # mixed: a third or more of the letters Latin (English phrases, names, commands
+    # between Chinese); Chinese prose with a product name or two is clean_zh
+    for source, origin, text in take("zh", lambda t: MIXED_LATIN[0] <= latin_share(t) <= MIXED_LATIN[1]):
         b.add(text=text, label="keep", set_="hard", category="mixed_zh_en", source=source, origin=origin,
               lang_gold="zh", n=N_HARD_KEEP)
 
@@ -435,7 +471,7 @@ def build(src: Path) -> Builder:
             rng.shuffle(hows)
             for how in hows:   # the first way of mis-decoding that ftfy undoes exactly
                 bad = mojibake(text, how)
-                if bad != text and ftfy_fix(bad) == text:
+                if bad != text and ftfy_fix_encoding(bad) == text:
                     break
             else:
                 used.discard(text)
@@ -470,7 +506,7 @@ def build(src: Path) -> Builder:
     for lang, (source, origin, text) in shuffled(mpool, "mojibake-order"):
         how = rng.choice(["utf8-as-cp1252", "utf8-as-gbk", "utf8-as-cp1252-twice"])
         bad = mojibake(text, how)
-        if ftfy_fix(bad) == text:
+        if ftfy_fix(bad) == text or ftfy_fix_encoding(bad) == text:
             continue
         b.add(text=bad, label="drop", set_="easy", category="mojibake", source=source, origin=origin, lang_gold=None,
               n=N_EASY_DROP, transform=how)
@@ -700,21 +736,54 @@ def add_python_docs(b: Builder) -> None:
         paras = prose_paragraphs(S.html_blocks(page))
         if len(links) < 20:
             continue
-        if rng.random() < 0.5 or not paras:
+        body = paras[:1]
+        heavy = "\n".join(head + body + tail + foot)
+        if rng.random() < 0.5 or not paras or sum(map(len, body)) / max(len(heavy), 1) > 0.3 \
+                or b.full(split_of("python3.11-doc", key), "hard", "boilerplate_heavy", N_HARD_DROP):
             text = "\n".join(links[:rng.randint(25, 60)])
             cat, set_ = "nav_boilerplate", "easy"
             n = N_EASY_DROP
         else:
-            body = paras[:1]
-            text = "\n".join(head + body + tail + foot)
+            text = heavy
             cat, set_ = "boilerplate_heavy", "hard"
             n = N_HARD_DROP
-            if sum(map(len, body)) / max(len(text), 1) > 0.3:
-                continue
         lines = [ln for ln in text.split("\n") if len(S.normalize(ln)) < S.MIN_FINGERPRINT_CHARS
                  or S.normalize(ln) not in b.fp]
         b.add(text="\n".join(lines), label="drop", set_=set_, category=cat, source="python3.11-doc", origin=key,
               lang_gold="en", n=n, transform="page navigation kept")
+    # LilyPond manuals' translated pages (bucket 0): a Chinese page inside the
+    # site's navigation (links, language menu, table of contents), as a crawl
+    # sees it; half as nav_boilerplate (links only), half as boilerplate_heavy
+    # (one paragraph of the page between its header and footer links)
+    d = S.deb("lilypond-doc-html-zh")
+    prefix = "usr/share/doc/lilypond/html/Documentation/"
+    lily = [(p[len(prefix):], d.text(p)) for p in d.glob(prefix, ".html")]
+    for key, page in shuffled([kp for kp in lily if S.is_eval("lilypond-doc-html-zh", kp[0])], "nav:lilypond"):
+        links = [t for t in S.link_texts(page) if len(t) >= 2]
+        paras = [t for t in prose_paragraphs(S.html_blocks(page), 20) if S.cjk_share(t) >= 0.5]
+        if len(links) < 30:
+            continue
+        body = paras[:1]
+        heavy = "\n".join(links[:rng.randint(10, 18)] + body + links[-rng.randint(12, 24):])
+        if rng.random() < 0.8 and body and sum(map(len, body)) / len(heavy) <= 0.3 and \
+                not b.full(split_of("lilypond-doc-html-zh", key), "hard", "boilerplate_heavy", N_HARD_DROP):
+            b.add(text=heavy, label="drop", set_="hard", category="boilerplate_heavy", source="lilypond-doc-html-zh",
+                  origin=key, lang_gold=None, n=N_HARD_DROP, transform="page navigation kept")
+        else:
+            start = rng.randint(0, max(0, len(links) - 40))
+            b.add(text="\n".join(links[start:start + rng.randint(25, 50)]), label="drop", set_="easy",
+                  category="nav_boilerplate", source="lilypond-doc-html-zh", origin=key, lang_gold=None,
+                  n=N_EASY_DROP, transform="page links only")
+    # LibreOffice help pages with many links (bucket 0): the links only
+    d = S.deb("libreoffice-help-zh-cn")
+    prefix = "usr/share/libreoffice/help/zh-CN/text/"
+    lo_pages = [(p[len(prefix):], d.text(p)) for p in d.glob(prefix, ".html")]
+    for key, page in shuffled([kp for kp in lo_pages if S.is_eval("libreoffice-help-zh-cn", kp[0])], "nav:lo"):
+        links = [t for t in S.link_texts(page) if len(t) >= 2]
+        if len(links) >= 20:
+            b.add(text="\n".join(links[:60]), label="drop", set_="easy", category="nav_boilerplate",
+                  source="libreoffice-help-zh-cn", origin=key, lang_gold="zh", n=N_EASY_DROP,
+                  transform="page links only")
     # handbook navigation (Chinese and English) for the rest of nav_boilerplate
     for hb, lang in (("zh-CN", "zh"), ("en-US", "en")):
         for key, page in shuffled(S.handbook_pages(hb), f"nav:{hb}"):
@@ -822,8 +891,8 @@ def add_faq(b: Builder) -> None:
             qa = [c for c in qa if len(c) >= 2 and c[0].rstrip().endswith(("?", "？"))]
             i = 0
             while i < len(qa):
-                grp = qa[i:i + 4]
-                i += 4
+                grp = qa[i:i + 3]
+                i += 3
                 text = "\n\n".join("\n".join(c) for c in grp)
                 if len(grp) >= 2 and len(text) <= MAX_CHARS:
                     items.append((pkg, key, lang, text))
@@ -855,7 +924,7 @@ def add_bare_code(b: Builder) -> None:
         while i + 30 < len(lines):
             k = rng.randint(30, 70)
             chunk = "\n".join(lines[i:i + k])
-            i += k + rng.randint(50, 200)
+            i += k + rng.randint(10, 60)
             if len(chunk) > MAX_CHARS:
                 chunk = chunk[:MAX_CHARS].rsplit("\n", 1)[0]
             b.add(text=chunk, label="drop", set_="hard", category="bare_code", source="gensim", origin=f"{name}:{i}",

@@ -51,6 +51,8 @@ DEB_PACKAGES = {
     "installation-guide-amd64": "20230508+deb12u1",
     "debian-edu-doc-zh-cn": "2.12.23~deb12u1",
     "libreoffice-help-zh-cn": "4:7.4.7-1+deb12u14",
+    "kicad-doc-zh": "6.0.11+dfsg-1",
+    "lilypond-doc-html-zh": "2.24.1-2",
 }
 PYPI_FILES = {"gensim": "4.4.0", "chatterbot-corpus": "1.3.3", "pypinyin": "0.55.0"}
 
@@ -303,12 +305,15 @@ def zh_doc_sections() -> list[tuple[str, str, list[str]]]:
     no training use reads: the New Maintainers' Guide (zh-cn / zh-tw: one
     text in two scripts, so the key names the section, not the script, and
     each section is taken in one script only), the Installation Guide
-    (zh_CN) and the Debian Edu manual (zh-cn), key = "<page>#<section>"; the
+    (zh_CN), the Debian Edu manual (zh-cn) and the KiCad manuals (zh) and the LilyPond
+    manuals' translated pages (zh), key = "<page>#<section>"; the
     LibreOffice help (zh-CN), key = its page path under text/. Paragraphs
     that are mostly Latin (untranslated) are left out."""
     out = []
     for src, lang_dir, prefix in (("installation-guide-amd64", "zh_CN", "usr/share/doc/installation-guide-amd64/zh_CN/"),
-                                  ("debian-edu-doc-zh-cn", "zh-cn", "usr/share/doc/debian-edu-doc-zh-cn/")):
+                                  ("debian-edu-doc-zh-cn", "zh-cn", "usr/share/doc/debian-edu-doc-zh-cn/"),
+                                  ("kicad-doc-zh", "zh", "usr/share/doc/kicad/help/zh/"),
+                                  ("lilypond-doc-html-zh", "zh", "usr/share/doc/lilypond/html/Documentation/")):
         d = deb(src)
         for path in d.glob(prefix, ".html"):
             page = path[len(prefix):]
