@@ -170,3 +170,37 @@ def test_runs_in_spark_cascade(spark, models):
     expect = {r["id"]: local.models[r["lang"]].perplexity(r["text"]) for r in rows}
     assert len(out) == len(rows) and set(out["decision"]) == {"kept"}
     assert {r.id: r.ppl for r in out.itertuples()} == expect
+
+
+@pytest.mark.parametrize("script", ["simplified", "traditional"])
+def test_chinese_word_salad_is_dropped_with_the_default_config(models, script):
+    """Issue #12: Chinese word salad (jieba words of held-out reference
+    chunks in random order, laid out as lines or as sentences ending in 。)
+    is dropped by the default config, and the clean chunks are kept; in both
+    scripts (traditional: the zh-TW manuals of data/reference)."""
+    import random
+
+    from pipeline.scorer_models import paragraph_chunks
+    from pipeline.words import chinese_words
+
+    scorer = PerplexityScorer.from_config(models_dir=str(models))
+    rng = random.Random(11)
+    docs = [d for d in held_out("zh") if ("zh-tw" in d["id"].lower()) == (script == "traditional")]
+    model = scorer.models["zh"]  # chunks with prose lines (short lines are never called salad)
+    chunks = [c for d in docs for c in paragraph_chunks(d["text"], 2000)
+              if model.measures(c, scorer.long_line_tokens)["ppl_long_tokens"] >= 2 * scorer.salad_min_tokens][:16]
+    assert len(chunks) >= 6
+    dropped_clean, kept_salad = [], []
+    for i, chunk in enumerate(chunks):
+        clean = Document(id=f"c{i}", text=chunk, lang="zh")
+        if scorer(clean) is not None:
+            dropped_clean.append((chunk[:80], clean.scores))
+        words = chinese_words(chunk)
+        rng.shuffle(words)
+        sentences = ["".join(words[j:j + 12]) + "。" for j in range(0, len(words), 12)]
+        as_sentences = "\n".join("".join(sentences[j:j + 4]) for j in range(0, len(sentences), 4))
+        for text in (word_salad(chunk, "zh", rng), as_sentences):
+            salad = Document(id=f"s{i}", text=text, lang="zh")
+            if scorer(salad) is None:  # word_salad, or high_perplexity
+                kept_salad.append((text[:80], salad.scores))
+    assert not dropped_clean and not kept_salad, (dropped_clean, kept_salad)

@@ -1,10 +1,15 @@
-"""Add bucket-1 pages of the Debian Administrator's Handbook to the reference text.
+"""Add bucket-1 pages of Debian/GNOME manuals to the reference text.
 
-  apt-get download debian-handbook=11.20220922   # into build/scorers/
-  python data/reference/build_handbook.py [--deb build/scorers/debian-handbook_11.20220922_all.deb]
+  apt-get download debian-handbook=11.20220922 gnome-user-docs=43.0-2   # into build/scorers/
+  make eval-src                          # the Chinese manuals, into build/eval-src/deb/
+  python infra/reference_docs.py
 
-Writes data/reference/{en,zh}-handbook.jsonl.gz (read by
-pipeline/scorer_models.py ``reference_docs`` beside <lang>.jsonl.gz).
+Writes data/reference/{en,zh}-docs.jsonl.gz (handbook + GNOME help) and
+data/reference/zh-manuals.jsonl.gz (the Chinese manuals the evaluation set
+reads through infra/eval/sources.py: New Maintainers' Guide zh-cn/zh-tw,
+Installation Guide zh_CN, Debian Edu manual zh-cn, LibreOffice help zh-CN,
+and the zh-TW handbook), read by pipeline/scorer_models.py
+``reference_docs`` beside <lang>.jsonl.gz.
 
 Sharing rule (out/brief12/RULES.md): the handbook is also an evaluation
 source, split by page: bucket = xxh64_intdigest(f"debian-handbook:{key}") % 2
@@ -29,7 +34,8 @@ from pathlib import Path
 import xxhash
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = HERE.parent
+OUT = REPO / "data" / "reference"
 SOURCE = "debian-handbook"
 VERSION = "11.20220922"
 LANGS = {"en": "en-US", "zh": "zh-CN"}
@@ -122,12 +128,47 @@ def main(argv=None) -> int:
                 text = keep_lang(extract(page), lang)
                 if len(text) >= MIN_CHARS[lang]:
                     rows.append({"id": f"{source}/{key}", "text": text, "source": source})
-        path = HERE / f"{lang}-docs.jsonl.gz"
-        with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
-            for r in rows:
-                gz.write((json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
-        print(f"{path.name}: {len(rows)} pages, {sum(len(r['text']) for r in rows):,} chars", file=sys.stderr)
+        write(OUT / f"{lang}-docs.jsonl.gz", rows)
+    write(OUT / "zh-manuals.jsonl.gz", zh_manuals(deb))
     return 0
+
+
+def write(path: Path, rows: list[dict]) -> None:
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+        for r in rows:
+            gz.write((json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+    print(f"{path.name}: {len(rows)} pages, {sum(len(r['text']) for r in rows):,} chars", file=sys.stderr)
+
+
+# Sources of zh_doc_sections that go into zh-manuals (KiCad and LilyPond: no).
+ZH_MANUALS = ("maint-guide-zh-cn", "maint-guide-zh-tw", "installation-guide-amd64",
+              "debian-edu-doc-zh-cn", "libreoffice-help-zh-cn")
+
+
+def zh_manuals(handbook_deb: Path) -> list[dict]:
+    """Bucket-1 sections of the Chinese manuals, read and keyed exactly as
+    infra/eval/quality_set.py reads them (its ``bucket_source``: the two
+    scripts of the New Maintainers' Guide hash as one text, so a section is
+    in one bucket in both), plus the zh-TW handbook's bucket-1 pages whose
+    zh-CN page is bucket 1 too (the two are translations of one page; the
+    evaluation set takes both scripts). Mostly Latin paragraphs are left out."""
+    sys.path.insert(0, str(REPO))
+    from infra.eval import sources as S
+    from infra.eval.quality_set import bucket_source
+
+    rows = []
+    for source, key, paras in S.zh_doc_sections():
+        if source in ZH_MANUALS and S.bucket(bucket_source(source), key) == 1:
+            text = "\n".join(paras)
+            if len(text) >= MIN_CHARS["zh"]:
+                rows.append({"id": f"{source}/{key}", "text": text, "source": source})
+    for key, page in pages(handbook_deb, "usr/share/doc/debian-handbook/html/zh-TW/", ".html",
+                           "usr/share/doc/debian-handbook/html/"):
+        if bucket(key) == 1 and bucket(key.replace("zh-TW/", "zh-CN/", 1)) == 1:
+            text = keep_lang(prose(page), "zh")
+            if len(text) >= MIN_CHARS["zh"]:
+                rows.append({"id": f"{SOURCE}/{key}", "text": text, "source": SOURCE})
+    return rows
 
 
 if __name__ == "__main__":
