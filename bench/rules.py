@@ -17,6 +17,13 @@ Prints, with the current config:
      language (share of judged clean documents with an incoherent boundary).
 
   .venv/bin/python bench/rules.py [--input data/sample]
+
+With --eval dev (data/eval/quality/dev.jsonl.gz, the held-out dev split,
+never test), prints per (label, category), each rule ALONE on every document:
+  a. the code/log-lines rule (heuristics max_code_line_ratio /
+     min_prose_line_ratio) at the configured bounds and a small grid;
+  b. the top n-gram rules on documents with CJK, CJK character weight 1/2/3;
+  c. the alpha-word rule with and without markup runs and code lines.
 """
 from __future__ import annotations
 
@@ -54,10 +61,54 @@ def legacy_dup_ngram(ws: list[str], n: int) -> float:
     return float(lens[covered].sum()) / max(int(lens.sum()), 1)
 
 
+def eval_split(split: str) -> None:
+    import gzip
+    import json
+
+    from pipeline.heuristics import LETTERLESS_RE
+    from pipeline.words import CJK_RE
+
+    path = REPO / "data" / "eval" / "quality" / f"{split}.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        docs = [json.loads(line) for line in f]
+    H, R = TextMetricFilter.from_config(), RepetitionFilter.from_config()
+    hm = [H.metrics(Document(id=d["id"], text=d["text"], lang=d["lang_gold"])) for d in docs]
+
+    def show(title: str, hits) -> None:
+        c = collections.Counter((d["label"], d["category"]) for d, hit in zip(docs, hits) if hit)
+        print(f"  {title}: " + ", ".join(f"{lab}:{cat} {n}" for (lab, cat), n in sorted(c.items())))
+
+    print(f"a. code/log-lines rule alone on {path.name} (code share > C and prose share < P):")
+    for c, p in [(H.max_code_line_ratio, H.min_prose_line_ratio), (0.6, 0.2), (0.6, 0.15), (0.5, 0.3)]:
+        show(f"C={c} P={p}", [m["h_code_line_ratio"] > c and m["h_prose_line_ratio"] < p for m in hm])
+    print("b. top n-gram rules alone on documents with CJK, CJK character weight k:")
+    for k in (1.0, 2.0, 3.0):
+        Rk = RepetitionFilter.from_config(cjk_char_weight=k)
+        hits = []
+        for d in docs:
+            if not CJK_RE.search(d["text"]):
+                hits.append(False)
+                continue
+            m = Rk.metrics(Document(id=d["id"], text=d["text"], lang=d["lang_gold"]))
+            hits.append(any(m[f"rep_top_{n}gram_frac"] > lim for n, lim in Rk.top.items()))
+        show(f"k={k}", hits)
+    print("c. alpha-word rule alone (non-zh): all whitespace tokens (Gopher as published) vs now:")
+    old = [not (d["lang_gold"] or "").startswith("zh") and bool(d["text"].split()) and
+           1 - len(LETTERLESS_RE.findall(d["text"])) / len(d["text"].split()) < H.min_alpha_word_ratio
+           for d in docs]
+    show("published", old)
+    show("now", [not (d["lang_gold"] or "").startswith("zh") and m.get("h_alpha_word_ratio", 1.0) < H.min_alpha_word_ratio
+                 for d, m in zip(docs, hm)])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--input", default=str(REPO / "data" / "sample"))
+    ap.add_argument("--eval", choices=["dev"], help="held-out dev split figures instead (never test)")
     args = ap.parse_args()
+    if args.eval:
+        eval_split(args.eval)
+        return
     docs = load_docs(Path(args.input))
     H, R = TextMetricFilter.from_config(), RepetitionFilter.from_config()
     H_loose = TextMetricFilter.from_config(max_short_line_ratio=1.0, min_stop_words=0)

@@ -64,6 +64,49 @@ CLAUSE_END = TERMINAL_PUNCT + (",", ";", ":", "，", "；", "：", "、", "—",
 DIGITS = "0123456789"
 # A whitespace-separated token with no letter (numbers, symbols, "--").
 LETTERLESS_RE = re.compile(r"(?<!\S)[^\s\w]*(?:[\d_][^\s\w]*)*(?!\S)(?<=\S)")
+# A run of one repeated punctuation character ("=====", "-----", "^^^^",
+# "***", ">>>"): markup (reST/Markdown heading rules, prompts), not a word.
+# Gopher's alpha-word rule is about words, so such runs are left out of it,
+# and a line that is only such a run is not a line of text either.
+MARKUP_RUN_RE = re.compile(r"(?<!\S)([^\s\w])\1{2,}(?!\S)")
+
+# Bare code and machine output (issue #12): a line of code or a log record.
+# A code line starts with a statement keyword, a comment, a decorator, a
+# prompt or a closing bracket, or has code signs (=, brackets, a.b, a_b)
+# while fewer than half of its tokens are plain words; a log record starts
+# with a timestamp. A prose line: >= 4 tokens, >= 70 % plain words, or CJK.
+PLAIN_WORD_RE = re.compile(r"[\"'(“‘]?[A-Za-z][a-z'’\-]*[\"')”’]?[,.;:!?]?[\"')”’]?")
+CODE_SIGN_RE = re.compile(r"[=(){}\[\];<>_\\|$#@]|->|\w\.\w")
+CODE_START_RE = re.compile(
+    r"(?:def|class)\s+\w+\s*[(:]|(?:import\s+[\w.]+|from\s+[\w.]+\s+import)\b"
+    r"|(?:if|elif|while|for|with|try|except|finally|else)\b.*:$"
+    r"|(?:return|raise|yield|pass|break|continue)\b|#|@\w|>>>|\.\.\.|[}\])]|//"
+)
+LOG_START_RE = re.compile(r"(?:\d{4}-\d\d-\d\d[T ]|[A-Z][a-z]{2} +\d+ )\d\d:\d\d(?::\d\d)?\b")
+
+
+def code_and_prose_shares(lines: list[str]) -> tuple[float, float, list[str]]:
+    """(share of characters in code/log lines, share in prose lines, the
+    lines that are not code) of stripped non-empty ``lines``."""
+    total = code = prose = 0
+    text_lines: list[str] = []
+    plain = PLAIN_WORD_RE.fullmatch
+    for ln in lines:
+        n = len(ln)
+        total += n
+        if CJK_RE.search(ln):
+            prose += n
+            text_lines.append(ln)
+            continue
+        toks = ln.split()
+        plain_share = sum(1 for t in toks if plain(t)) / len(toks)
+        if LOG_START_RE.match(ln) or CODE_START_RE.match(ln) or (plain_share < 0.5 and CODE_SIGN_RE.search(ln)):
+            code += n
+            continue
+        text_lines.append(ln)
+        if plain_share >= 0.7 and len(toks) >= 4:
+            prose += n
+    return (code / total, prose / total, text_lines) if total else (0.0, 0.0, text_lines)
 
 
 class TextMetricFilter(Configured, Stage):
@@ -75,7 +118,7 @@ class TextMetricFilter(Configured, Stage):
     Reasons: too_short, too_long, mean_word_len_low, mean_word_len_high,
     too_many_symbols, garbled, too_many_digits, too_many_short_lines,
     too_few_punct_lines, too_many_bullet_lines, too_many_ellipsis_lines,
-    too_few_alpha_words, no_stop_words.
+    too_few_alpha_words, no_stop_words, code_or_log_lines.
     """
 
     name = "heuristics"
@@ -83,6 +126,7 @@ class TextMetricFilter(Configured, Stage):
         "h_n_words", "h_mean_word_len", "h_mean_line_len", "h_symbol_ratio",
         "h_garbled_ratio", "h_digit_ratio", "h_short_line_ratio", "h_punct_line_ratio",
         "h_bullet_ratio", "h_ellipsis_ratio", "h_alpha_word_ratio", "h_n_stop_words",
+        "h_code_line_ratio", "h_prose_line_ratio",
     )
     integer_scores = ("h_n_words", "h_n_stop_words")
 
@@ -106,6 +150,8 @@ class TextMetricFilter(Configured, Stage):
         min_alpha_word_ratio: float,
         min_stop_words: int,
         measure_after_ftfy: bool,
+        max_code_line_ratio: float,
+        min_prose_line_ratio: float,
     ):
         """``measure_after_ftfy``: measure a text with mojibake as ftfy
         repairs it (the correction stage's settings), so that a page ftfy
@@ -128,6 +174,8 @@ class TextMetricFilter(Configured, Stage):
         self.min_alpha_word_ratio = min_alpha_word_ratio
         self.min_stop_words = min_stop_words
         self.measure_after_ftfy = measure_after_ftfy
+        self.max_code_line_ratio = max_code_line_ratio
+        self.min_prose_line_ratio = min_prose_line_ratio
 
     def metrics(self, doc: Document) -> dict[str, float]:
         """All ``h_*`` metrics of ``doc`` (what ``__call__`` judges), on the
@@ -140,7 +188,7 @@ class TextMetricFilter(Configured, Stage):
                 doc, text = Document(id=doc.id, text=fixed, lang=doc.lang), fixed
         zh = is_chinese(doc)
         n_chars = max(len(text), 1)
-        lines = [ln for ln in map(str.strip, text.splitlines()) if ln]
+        lines = [ln for ln in map(str.strip, text.splitlines()) if ln and not MARKUP_RUN_RE.fullmatch(ln)]
         n_lines = max(len(lines), 1)
         line_lens = list(map(len, lines))
         short = self.short_line_chars_zh if zh else self.short_line_chars
@@ -153,6 +201,7 @@ class TextMetricFilter(Configured, Stage):
             "h_garbled_ratio": 0.0,
             "h_digit_ratio": sum(map(text.count, DIGITS)) / n_chars,
         }
+        m["h_code_line_ratio"], m["h_prose_line_ratio"], text_lines = code_and_prose_shares(lines)
         if GARBLED_HINT_RE.search(text):
             m["h_garbled_ratio"] = sum(map(len, GARBLED_RE.findall(text))) / n_chars
         if zh:
@@ -167,8 +216,13 @@ class TextMetricFilter(Configured, Stage):
             n_cjk = len(CJK_RE.findall(text)) if has_cjk else 0
             n_latin = len(toks) - n_cjk
             m["h_mean_word_len"] = (sum(map(len, toks)) - n_cjk) / n_latin if n_latin else 0.0
-            n_spaced = len(text.split())
-            m["h_alpha_word_ratio"] = (n_spaced - len(LETTERLESS_RE.findall(text))) / n_spaced if n_spaced else 0.0
+            # over the lines that are not code (code lines are judged by the
+            # code/log rule; all lines when every line is code)
+            judged = "\n".join(text_lines) if text_lines else text
+            n_markup = len(MARKUP_RUN_RE.findall(judged))
+            n_spaced = len(judged.split()) - n_markup
+            n_letterless = len(LETTERLESS_RE.findall(judged)) - n_markup
+            m["h_alpha_word_ratio"] = (n_spaced - n_letterless) / n_spaced if n_spaced else 0.0
         n_words = len(toks)
         m["h_n_words"] = n_words
         m["h_symbol_ratio"] = (
@@ -207,4 +261,6 @@ class TextMetricFilter(Configured, Stage):
             return "too_few_alpha_words"
         if m["h_n_stop_words"] < self.min_stop_words:
             return "no_stop_words"
+        if m["h_code_line_ratio"] > self.max_code_line_ratio and m["h_prose_line_ratio"] < self.min_prose_line_ratio:
+            return "code_or_log_lines"
         return None

@@ -38,7 +38,7 @@ import numpy as np
 
 from pipeline.config import Configured
 from pipeline.document import Document, Stage
-from pipeline.words import words
+from pipeline.words import CJK_RE, words
 
 PARAGRAPH_RE = re.compile(r"\n[ \t\u3000]*\n\s*")
 _P = np.uint64(0x100000001B3)  # FNV prime: mixes the rolling n-gram hash
@@ -99,6 +99,7 @@ class RepetitionFilter(Configured, Stage):
         max_dup_para_char_frac: float,
         max_top_ngram_frac: dict[str, float],
         max_dup_ngram_frac: dict[str, float],
+        cjk_char_weight: float,
     ):
         """``max_top_ngram_frac`` / ``max_dup_ngram_frac`` map n (as a string,
         TOML keys are strings) to the largest allowed fraction."""
@@ -109,6 +110,7 @@ class RepetitionFilter(Configured, Stage):
         self.top = {int(n): float(v) for n, v in max_top_ngram_frac.items()}
         self.dup = {int(n): float(v) for n, v in max_dup_ngram_frac.items()}
         self.max_n = max([*self.top, *self.dup], default=1)
+        self.cjk_char_weight = cjk_char_weight
 
     def metrics(self, doc: Document) -> dict[str, float]:
         text = doc.text
@@ -124,22 +126,36 @@ class RepetitionFilter(Configured, Stage):
         n, chars = _duplicates(paras)
         m["rep_dup_para_frac"] = n / max(len(paras), 1)
         m["rep_dup_para_char_frac"] = chars / n_chars
-        m.update(self.ngram_metrics(words(doc), len(text)))
+        ws = words(doc)
+        m.update(self.ngram_metrics(ws, len(text)))
+        if self.cjk_char_weight != 1 and self.top and CJK_RE.search(text):
+            # top n-gram rules: a CJK character weighs cjk_char_weight Latin
+            # letters, so one repeated English name does not outweigh Chinese
+            k = self.cjk_char_weight
+            n_cjk = len(CJK_RE.findall(text))
+            lens = [len(w) * k if CJK_RE.match(w) else len(w) for w in ws]
+            top = self.ngram_metrics(ws, len(text) - n_cjk + n_cjk * k, lens=lens, only_top=True)
+            m.update({key: v for key, v in top.items() if key.startswith("rep_top_")})
         return m
 
-    def ngram_metrics(self, ws: list[str], n_chars: int | None = None) -> dict[str, float]:
+    def ngram_metrics(self, ws: list[str], n_chars: float | None = None, lens: list[float] | None = None,
+                      only_top: bool = False) -> dict[str, float]:
         """Top and duplicate n-gram character fractions of a word list, over
-        ``n_chars`` characters (the document's; default: the words')."""
+        ``n_chars`` characters (the document's; default: the words');
+        ``lens``: the length of each word (default: its characters)."""
         m = {f"rep_top_{n}gram_frac": 0.0 for n in self.top}
         m.update({f"rep_dup_{n}gram_frac": 0.0 for n in self.dup})
         n_words = len(ws)
         if n_words < 2:
             return m
-        lens = np.fromiter(map(len, ws), dtype=np.int64, count=n_words)
-        cum = np.zeros(n_words + 1, dtype=np.int64)
+        if lens is None:
+            lens = np.fromiter(map(len, ws), dtype=np.int64, count=n_words)
+        else:
+            lens = np.asarray(lens, dtype=np.float64)
+        cum = np.zeros(n_words + 1, dtype=lens.dtype)
         np.cumsum(lens, out=cum[1:])
         if n_chars is None:
-            n_chars = int(cum[-1])
+            n_chars = cum[-1]
         total = max(n_chars, 1)
         ids = np.fromiter(map(hash, ws), dtype=np.int64, count=n_words).view(np.uint64)
         h = ids.copy()
@@ -155,9 +171,9 @@ class RepetitionFilter(Configured, Stage):
                     if top > 1:
                         starts = np.flatnonzero(count_at == top)
                         # ties: the longest gram, so the score does not depend on hash order
-                        longest = int((cum[starts + n] - cum[starts]).max())
-                        m[f"rep_top_{n}gram_frac"] = longest * int(top) / total
-                if n in self.dup:
+                        longest = (cum[starts + n] - cum[starts]).max()
+                        m[f"rep_top_{n}gram_frac"] = float(longest * int(top) / total)
+                if n in self.dup and not only_top:
                     m[f"rep_dup_{n}gram_frac"] = _repeated_chars(h, count_at, cum, n) / total
         return m
 
