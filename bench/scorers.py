@@ -219,18 +219,27 @@ def eval_split(split: str, models: str) -> None:
     print("## dropped as word_salad (label, category):", dict(salad) or "none")
     print("\n## perplexity measures: word salad vs keep-labelled text with prose lines (ppl_long_tokens >= "
           f"{cfg.get('perplexity.salad_min_tokens')}), per language: min / median / max")
-    thr = stages[names.index("perplexity")].thresholds if "perplexity" in names else {}
+    ppl_stage = stages[names.index("perplexity")] if "perplexity" in names else None
+    thr = ppl_stage.thresholds if ppl_stage else {}
+    names_of = {"ppl_long_gain": "salad_max_gain", "ppl_long": "salad_min_perplexity", "ppl_long_order": "salad_max_order"}
     for lang in ("en", "zh"):
-        for key in ("ppl_long_gain", "ppl_long"):
+        for key in ("ppl_long_gain", "ppl_long", "ppl_long_order"):
             line = []
+            t = thr.get(names_of[key], {}).get(lang)
+            if key == "ppl_long_order" and ppl_stage is not None and lang in ppl_stage.models:
+                # the stage computes it only when the other tests pass: here for every page
+                value = lambda doc: ppl_stage.models[lang].order_gain(doc.text, ppl_stage.long_line_tokens, lang)  # noqa: E731
+            else:
+                value = lambda doc: doc.scores.get(key)  # noqa: E731
             for label, pick in (("word_salad", lambda r: r["category"] == "word_salad"),
                                 ("keep", lambda r: r["label"] == "keep")):
-                v = sorted(doc.scores[key] for r, (_, _, _, doc) in zip(rows, results["rescue"])
-                           if pick(r) and r.get("lang_gold") == lang and key in doc.scores
-                           and doc.scores.get("ppl_long_tokens", 0) >= cfg.get("perplexity.salad_min_tokens"))
+                v = sorted(x for x in (value(doc) for r, (_, _, _, doc) in zip(rows, results["rescue"])
+                                       if pick(r) and r.get("lang_gold") == lang and "ppl" in doc.scores
+                                       and doc.scores.get("ppl_long_tokens", 0) >= cfg.get("perplexity.salad_min_tokens"))
+                           if x is not None)
                 if v:
-                    line.append(f"{label} n={len(v)} {v[0]:.3f} / {v[len(v) // 2]:.3f} / {v[-1]:.3f}")
-            t = thr.get("salad_max_gain" if key == "ppl_long_gain" else "salad_min_perplexity", {}).get(lang)
+                    below = f", below threshold {sum(x < t for x in v)}" if t is not None and key != "ppl_long" else ""
+                    line.append(f"{label} n={len(v)} {v[0]:.3f} / {v[len(v) // 2]:.3f} / {v[-1]:.3f}{below}")
             print(f"  {lang} {key:<14} " + "; ".join(line) + f"  (threshold {t})")
     if policy:
         print("\n## documents a rescuable rule rejected (rules run), with their scores and the rescue verdict")

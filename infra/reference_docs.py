@@ -157,9 +157,14 @@ def zh_manuals(handbook_deb: Path) -> list[dict]:
     from infra.eval.quality_set import bucket_source
 
     rows = []
-    for source, key, paras in S.zh_doc_sections():
+    sections = S.zh_doc_sections()
+    # a paragraph that also stands in a bucket-0 section (LibreOffice help
+    # repeats paragraphs across pages) belongs to the evaluation side: out
+    evaluation = {S.normalize(p) for source, key, paras in sections
+                  if S.bucket(bucket_source(source), key) == 0 for p in paras}
+    for source, key, paras in sections:
         if source in ZH_MANUALS and S.bucket(bucket_source(source), key) == 1:
-            text = "\n".join(paras)
+            text = "\n".join(p for p in paras if S.normalize(p) not in evaluation)
             if len(text) >= MIN_CHARS["zh"]:
                 rows.append({"id": f"{source}/{key}", "text": text, "source": source})
     for key, page in pages(handbook_deb, "usr/share/doc/debian-handbook/html/zh-TW/", ".html",
