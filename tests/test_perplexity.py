@@ -97,7 +97,7 @@ def test_thresholds_per_language_come_from_the_model_dir_or_config(models, tmp_p
     assert cal["en"]["salad_max_gain"] is not False or cal["en"]["salad_min_perplexity"] is not False
     assert cal["zh"]["salad_max_gain"] is not False or cal["zh"]["salad_min_perplexity"] is not False
     scorer = PerplexityScorer.from_config(models_dir=str(models), max_perplexity={}, salad_max_gain={},
-                                          salad_min_perplexity={})
+                                          salad_min_perplexity={}, salad_max_order={})
     for k in PerplexityScorer.THRESHOLDS:
         for lang in ("en", "zh"):
             v = cal[lang][k]
