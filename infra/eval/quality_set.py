@@ -22,7 +22,15 @@ Rules (out/brief12/RULES.md):
   - dev / test split by a hash of the source document (``origin``), so
     chunks of one page never straddle the splits;
   - each source chunk is used by at most one category (a mojibake'd or
-    shuffled copy never meets its original in the dedup stages).
+    shuffled copy never meets its original in the dedup stages);
+  - each source paragraph is in at most one document of the whole set (both
+    splits, all categories): the prose pools take a paragraph where it first
+    occurs (FAQ pages only as faq documents), and no keep document shares
+    a dedup key (``dedup_keys``: a normalized line of >= 20 characters, or a
+    50-token window, as the pipeline's paragraph / substring dedup match
+    them) with any other document; the document added first stays. Drop
+    documents may share keys among themselves (a site's navigation links):
+    dedup only drops them harder.
 
 Easy keep documents pass the plain Gopher / C4 / FineWeb rules of
 bench/quality_baseline.py with every threshold tightened by 30 % (EASY_MARGIN).
@@ -50,6 +58,9 @@ sys.path.insert(0, str(REPO / "bench"))
 import xxhash  # noqa: E402
 
 from infra.eval import sources as S  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.dedup.tokens import tokens as dedup_tokens  # noqa: E402
+from pipeline.document import normalize_for_hash  # noqa: E402
 from quality_baseline import rules_reason  # noqa: E402
 
 SEED = 20261129
@@ -69,6 +80,15 @@ MIN_KEEP = {"en": 50, "zh": 75}
 MIXED_LATIN = (0.4, 0.8)
 # Chinese prose chunks: (lo, hi) characters (chunk_paragraphs).
 ZH_CHUNK = (150, 500)
+# What the pipeline's dedup stages match on (config/default.toml): lines of at least
+# [dedup.paragraph] min_paragraph_chars normalized characters, windows of [dedup.substring] window tokens.
+_CFG = load_config()
+DEDUP_LINE_CHARS = int(_CFG.get("dedup.paragraph.min_paragraph_chars"))
+DEDUP_WINDOW = int(_CFG.get("dedup.substring.window"))
+# A prose chunk in which one line (>= DEDUP_LINE_CHARS normalized characters, digits
+# masked) occurs this many times is a listing, not prose (LibreOffice help's stacked
+# "menu 「File - Export」, page 3 / 4 / 5" lines, box-drawn tables): out of the pools.
+LISTING_REPEATS = 3
 
 EASY_DROP = ("other_language", "mojibake", "nav_boilerplate", "keyword_spam", "repeated_lines", "too_short",
              "symbol_heavy", "lorem_ipsum")
@@ -92,9 +112,37 @@ def doc_id(category: str, text: str) -> str:
     return hashlib.sha256(f"{category}\n{text}".encode("utf-8")).hexdigest()[:20]
 
 
+def dedup_keys(text: str) -> set[int]:
+    """Hashes of what the pipeline's dedup stages match on: each line of
+    ``text`` normalized as paragraph dedup does (normalize_for_hash) with at
+    least DEDUP_LINE_CHARS characters and a token, and each window of
+    DEDUP_WINDOW tokens (pipeline/dedup/tokens.py, as substring dedup reads
+    them). A line without a token (a reST underline, a table rule) is left
+    out: cutting it takes no token away, so it cannot change a document's fate."""
+    keys = set()
+    for line in text.split("\n"):
+        norm = normalize_for_hash(line)
+        if len(norm) >= DEDUP_LINE_CHARS and dedup_tokens(norm):
+            keys.add(xxhash.xxh64_intdigest(("L\x1f" + norm).encode("utf-8")))
+    toks = dedup_tokens(text)
+    for i in range(len(toks) - DEDUP_WINDOW + 1):
+        keys.add(xxhash.xxh64_intdigest(("W\x1f" + "\x1f".join(toks[i:i + DEDUP_WINDOW])).encode("utf-8")))
+    return keys
+
+
+def is_listing(chunk: str) -> bool:
+    """One line (normalized, >= DEDUP_LINE_CHARS characters, digits masked)
+    occurs LISTING_REPEATS times or more."""
+    lines = [re.sub(r"\d+", "0", normalize_for_hash(ln)) for ln in chunk.split("\n")]
+    counts = Counter(ln for ln in lines if len(ln) >= DEDUP_LINE_CHARS)
+    return bool(counts) and max(counts.values()) >= LISTING_REPEATS
+
+
 class Builder:
     def __init__(self):
         self.fp = S.training_fingerprints()
+        self.all_keys: set[int] = set()    # dedup_keys of every document added
+        self.keep_keys: set[int] = set()   # ... of the keep documents
         self.docs: dict[str, list[dict]] = {s: [] for s in SPLITS}
         self.counts: Counter = Counter()
         self.seen_texts: set[str] = set()
@@ -126,6 +174,13 @@ class Builder:
             return False
         if label == "keep" and not keep_length_ok(text, lang_gold):
             return False
+        # no keep document shares a line / token window with another document
+        keys = dedup_keys(text)
+        if keys & (self.all_keys if label == "keep" else self.keep_keys):
+            return False
+        self.all_keys |= keys
+        if label == "keep":
+            self.keep_keys |= keys
         self.seen_texts.add(norm)
         self.counts[key] += 1
         self.docs[split].append({"id": doc_id(category, text), "text": text, "lang_gold": lang_gold,
@@ -185,18 +240,37 @@ def prose_paragraphs(blocks: list[tuple[str, str]], min_len: int = 40) -> list[s
 
 
 def prose_pool(lang: str) -> list[tuple[str, str, str]]:
-    """(source, origin, chunk) of clean prose in ``lang`` (en / zh), bucket 0."""
+    """(source, origin, chunk) of clean prose in ``lang`` (en / zh), bucket 0.
+    A paragraph (a fortune's line) is taken where it first occurs (sources
+    and pages in a fixed order): a footer, a note, a step or an attribution
+    line that several pages repeat is in one chunk only. Chunks that are
+    listings (``is_listing``) are left out. Debian FAQ paragraphs that a faq
+    document may take (``debian_faq_items``) are not prose here."""
     hbs = {"en": ["en-US"], "zh": ["zh-CN", "zh-TW"]}[lang]
     gn = {"en": "C", "zh": "zh_CN"}[lang]
     out = []
+    faq_pkg = {"en": "debian-faq", "zh": "debian-faq-zh-cn"}[lang]
+    seen: set[str] = {normalize_for_hash(p) for pkg, _, _, _, paras in debian_faq_items() if pkg == faq_pkg
+                      for p in paras}
+
+    def first_use(paras):
+        keep = []
+        for p in paras:
+            norm = normalize_for_hash(p)
+            if norm not in seen:
+                seen.add(norm)
+                keep.append(p)
+        return keep
 
     def chunks(paras):
         if lang == "en":
-            return chunk_paragraphs([p for p in paras if len(p) >= 40])
-        # Chinese: untranslated (mostly Latin) paragraphs out; denser script, so
-        # chunks of ZH_CHUNK characters (>= 75 CJK characters each, see MIN_KEEP)
-        paras = [p for p in translated(paras) if len(p) >= 15 and S.cjk_share(p) >= 0.3]
-        return chunk_paragraphs(paras, *ZH_CHUNK, max_para=MAX_CHARS)
+            found = chunk_paragraphs(first_use([p for p in paras if len(p) >= 40]))
+        else:
+            # Chinese: untranslated (mostly Latin) paragraphs out; denser script, so
+            # chunks of ZH_CHUNK characters (>= 75 CJK characters each, see MIN_KEEP)
+            paras = first_use([p for p in translated(paras) if len(p) >= 15 and S.cjk_share(p) >= 0.3])
+            found = chunk_paragraphs(paras, *ZH_CHUNK, max_para=MAX_CHARS)
+        return [c for c in found if not is_listing(c)]
 
     for key, page in [kp for hb in hbs for kp in S.handbook_pages(hb)]:
         if S.is_eval("debian-handbook", key):
@@ -208,10 +282,10 @@ def prose_pool(lang: str) -> list[tuple[str, str, str]]:
         for source, key, paras in S.zh_doc_sections():
             if S.is_eval(bucket_source(source), key):
                 out += [(source, key, c) for c in chunks(paras)]
-    faq_pkg = {"en": "debian-faq", "zh": "debian-faq-zh-cn"}[lang]
     for key, page in faq_pages(faq_pkg):
         if S.is_eval(faq_pkg, key):
-            out += [(faq_pkg, key, c) for c in chunk_paragraphs(prose_paragraphs(S.html_blocks(page)))]
+            out += [(faq_pkg, key, c) for c in chunk_paragraphs(first_use(prose_paragraphs(S.html_blocks(page))))
+                    if not is_listing(c)]
     # long prose fortunes (quotations, anecdotes; not verse: lines run long)
     for pkg in {"en": ("fortunes", "fortunes-min"), "zh": ("fortunes-zh",)}[lang]:
         src = "fortunes-zh" if lang == "zh" else "fortunes"
@@ -221,7 +295,9 @@ def prose_pool(lang: str) -> list[tuple[str, str, str]]:
                 continue
             if sum(len(ln) for ln in lines) / len(lines) < (50 if lang == "en" else 25):
                 continue
-            out.append((src, key, "\n".join(lines)))
+            lines = first_use(lines)
+            if sum(map(len, lines)) >= (300 if lang == "en" else 150):
+                out.append((src, key, "\n".join(lines)))
     if lang == "en":
         for key, text in S.lee_corpus():
             if S.is_eval("gensim-lee", key) and 400 <= len(text) <= MAX_CHARS:
@@ -751,8 +827,9 @@ def add_python_docs(b: Builder) -> None:
             text = heavy
             cat, set_ = "boilerplate_heavy", "hard"
             n = N_HARD_DROP
-        lines = [ln for ln in text.split("\n") if len(S.normalize(ln)) < S.MIN_FINGERPRINT_CHARS
-                 or S.normalize(ln) not in b.fp]
+        # lines of training text out; so are link texts (section titles) that a keep document holds
+        lines = [ln for ln in text.split("\n") if (len(S.normalize(ln)) < S.MIN_FINGERPRINT_CHARS
+                 or S.normalize(ln) not in b.fp) and not dedup_keys(ln) & b.keep_keys]
         b.add(text="\n".join(lines), label="drop", set_=set_, category=cat, source="python3.11-doc", origin=key,
               lang_gold="en", n=n, transform="page navigation kept")
     # LilyPond manuals' translated pages (bucket 0): a Chinese page inside the
@@ -877,8 +954,10 @@ def add_dialogs(b: Builder) -> None:
               lang_gold=lang, n=N_HARD_KEEP // 2, count_lang=lang)
 
 
-def add_faq(b: Builder) -> None:
-    """Question/answer lists: Debian FAQ (en, zh) and Python FAQ pages."""
+def debian_faq_items() -> list[tuple[str, str, str, str, list[str]]]:
+    """(package, page, lang, text, paragraphs) of the Debian FAQ's bucket-0
+    question/answer groups that may be faq documents: 2-3 questions (ending
+    in ?), each with its first two answer paragraphs."""
     items = []
     for pkg, lang in (("debian-faq", "en"), ("debian-faq-zh-cn", "zh")):
         for key, page in faq_pages(pkg):
@@ -899,7 +978,13 @@ def add_faq(b: Builder) -> None:
                 i += 3
                 text = "\n\n".join("\n".join(c) for c in grp)
                 if len(grp) >= 2 and len(text) <= MAX_CHARS:
-                    items.append((pkg, key, lang, text))
+                    items.append((pkg, key, lang, text, [p for c in grp for p in c]))
+    return items
+
+
+def add_faq(b: Builder) -> None:
+    """Question/answer lists: Debian FAQ (en, zh) and Python FAQ pages."""
+    items = [it[:4] for it in debian_faq_items()]
     for key, rst in S.python_doc_sources("faq"):
         if not S.is_eval("python3.11-doc", key) or in_sample_python(b, key):
             continue
