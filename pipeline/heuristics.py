@@ -61,6 +61,11 @@ TERMINAL_PUNCT = (".", "!", "?", '"', "'", "”", "’", "。", "！", "？", "�
 # A short line that ends a sentence or a clause is a line of verse, dialog or
 # classical prose, not a menu or list item: it is not counted as short.
 CLAUSE_END = TERMINAL_PUNCT + (",", ";", ":", "，", "；", "：", "、", "—", "–")
+# ... but a closing bracket ends a menu item as often as a sentence ("run()",
+# "create_task()" in a documentation sidebar): a short line ending in one
+# stays short (bench/quality.py --split dev: 10 Python-doc navigation pages
+# were kept through this exemption; no keep-labelled page needed it).
+SHORT_LINE_EXEMPT_END = tuple(p for p in CLAUSE_END if p not in (")", "）"))
 DIGITS = "0123456789"
 # A whitespace-separated token with no letter (numbers, symbols, "--").
 LETTERLESS_RE = re.compile(r"(?<!\S)[^\s\w]*(?:[\d_][^\s\w]*)*(?!\S)(?<=\S)")
@@ -194,7 +199,7 @@ class TextMetricFilter(Configured, Stage):
         short = self.short_line_chars_zh if zh else self.short_line_chars
         m: dict[str, float] = {
             "h_mean_line_len": sum(line_lens) / n_lines,
-            "h_short_line_ratio": sum(1 for ln in lines if len(ln) < short and not ln.endswith(CLAUSE_END)) / n_lines,
+            "h_short_line_ratio": sum(1 for ln in lines if len(ln) < short and not ln.endswith(SHORT_LINE_EXEMPT_END)) / n_lines,
             "h_punct_line_ratio": sum(1 for ln in lines if ln.endswith(TERMINAL_PUNCT)) / n_lines,
             "h_bullet_ratio": len(BULLET_LINE_RE.findall(text)) / n_lines,
             "h_ellipsis_ratio": len(ELLIPSIS_LINE_RE.findall(text)) / n_lines,
