@@ -97,6 +97,17 @@ HARD_DROP = ("word_salad", "boilerplate_heavy", "japanese", "korean", "log_dump"
              "bare_code", "template_text")
 
 CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def vocabulary(text: str, lang: str, *, min_latin: int) -> list[str]:
+    """Sorted distinct words of a real text, to build junk from: English
+    words of at least ``min_latin`` letters (lower-cased), or Chinese jieba
+    words of two or more CJK characters."""
+    if lang == "en":
+        return sorted({w.lower() for w in re.findall(r"[A-Za-z]{%d,}" % min_latin, text)})
+    import jieba
+
+    return sorted({w for w in jieba.lcut(text) if len(w) >= 2 and CJK_RE.match(w)})
 LATIN_RE = re.compile("[A-Za-z]")
 
 
@@ -623,12 +634,7 @@ def build(src: Path) -> Builder:
     rng = rng_for("keyword_spam")
     for lang in ("en", "zh"):
         for source, origin, text in take(lang, cat="keyword_spam"):
-            if lang == "en":
-                vocab = sorted({w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)})
-            else:
-                import jieba
-
-                vocab = sorted({w for w in jieba.lcut(text) if len(w) >= 2 and CJK_RE.match(w)})
+            vocab = vocabulary(text, lang, min_latin=4)
             if len(vocab) < 8:
                 continue
             kws = rng.sample(vocab, rng.randint(3, 6))
@@ -729,12 +735,7 @@ def build(src: Path) -> Builder:
     rng = rng_for("csv_dump")
     for lang in ("en", "zh"):
         for source, origin, text in take(lang, cat="csv_dump"):
-            if lang == "en":
-                vocab = sorted({w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)})
-            else:
-                import jieba
-
-                vocab = sorted({w for w in jieba.lcut(text) if len(w) >= 2 and CJK_RE.match(w)})
+            vocab = vocabulary(text, lang, min_latin=3)
             if len(vocab) < 10:
                 continue
             cols = rng.sample(vocab, rng.randint(4, 8))
