@@ -23,7 +23,10 @@ never test), prints per (label, category), each rule ALONE on every document:
   a. the code/log-lines rule (heuristics max_code_line_ratio /
      min_prose_line_ratio) at the configured bounds and a small grid;
   b. the top n-gram rules on documents with CJK, CJK character weight 1/2/3;
-  c. the alpha-word rule with and without markup runs and code lines.
+  c. the alpha-word rule with and without markup runs and code lines;
+  d. FineWeb's punctuated-lines rule alone: over physical lines (as
+     published) vs logical lines (hard-wrapped lines joined), and a small
+     grid of max_wrap_chars / wrapped_line_frac.
 """
 from __future__ import annotations
 
@@ -99,6 +102,16 @@ def eval_split(split: str) -> None:
     show("published", old)
     show("now", [not (d["lang_gold"] or "").startswith("zh") and m.get("h_alpha_word_ratio", 1.0) < H.min_alpha_word_ratio
                  for d, m in zip(docs, hm)])
+    from pipeline.heuristics import MARKUP_RUN_RE, logical_lines, punct_line_ratio
+
+    print("d. punctuated-lines rule alone (share of lines ending in terminal punctuation < "
+          f"{H.min_punct_line_ratio}): physical lines (FineWeb as published) vs logical lines:")
+    phys = [[ln for ln in map(str.strip, d["text"].splitlines()) if ln and not MARKUP_RUN_RE.fullmatch(ln)]
+            for d in docs]
+    show("physical", [punct_line_ratio(ls) < H.min_punct_line_ratio for ls in phys])
+    for w, fr in [(H.max_wrap_chars, H.wrapped_line_frac), (100, 0.6), (100, 0.9), (80, 0.75), (120, 0.75)]:
+        show(f"logical max_wrap_chars={w} wrapped_line_frac={fr}",
+             [punct_line_ratio(logical_lines(d["text"], w, fr)) < H.min_punct_line_ratio for d in docs])
 
 
 def main() -> None:

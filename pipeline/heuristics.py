@@ -90,6 +90,42 @@ CODE_START_RE = re.compile(
 LOG_START_RE = re.compile(r"(?:\d{4}-\d\d-\d\d[T ]|[A-Z][a-z]{2} +\d+ )\d\d:\d\d(?::\d\d)?\b")
 
 
+def logical_lines(text: str, max_wrap_chars: int, wrapped_line_frac: float) -> list[str]:
+    """The stripped non-empty lines of ``text`` with hard-wrapped lines
+    joined: a line is a wrapped line (its sentence goes on in the next one)
+    when the next line is not blank, it does not end in terminal
+    punctuation, the text's wrap width (the 90th percentile of its line
+    lengths: a long URL or code line does not set it) is at most
+    ``max_wrap_chars`` (a hard-wrapped text: mail, plain-text and reST docs
+    wrap at 70-80 columns) and it fills at least ``wrapped_line_frac`` of
+    that width.
+    Lines that are only a markup run ("=====") are dropped, as by the
+    other line rules, and end a paragraph like a blank line."""
+    raw = [ln.strip() for ln in text.splitlines()]
+    raw = ["" if MARKUP_RUN_RE.fullmatch(ln) else ln for ln in raw]
+    lens = sorted(len(ln) for ln in raw if ln)
+    width = lens[(len(lens) - 1) * 9 // 10] if lens else 0
+    if width > max_wrap_chars:
+        return [ln for ln in raw if ln]
+    fill = wrapped_line_frac * width
+    out: list[str] = []
+    cur: list[str] = []
+    for i, ln in enumerate(raw):
+        if not ln:
+            continue
+        cur.append(ln)
+        nxt = raw[i + 1] if i + 1 < len(raw) else ""
+        if not (nxt and len(ln) >= fill and not ln.endswith(TERMINAL_PUNCT)):
+            out.append(" ".join(cur))
+            cur = []
+    return out
+
+
+def punct_line_ratio(lines: list[str]) -> float:
+    """Share of ``lines`` that end in terminal punctuation (FineWeb)."""
+    return sum(1 for ln in lines if ln.endswith(TERMINAL_PUNCT)) / max(len(lines), 1)
+
+
 def code_and_prose_shares(lines: list[str]) -> tuple[float, float, list[str]]:
     """(share of characters in code/log lines, share in prose lines, the
     lines that are not code) of stripped non-empty ``lines``."""
@@ -155,6 +191,8 @@ class TextMetricFilter(Configured, Stage):
         min_alpha_word_ratio: float,
         min_stop_words: int,
         measure_after_ftfy: bool,
+        max_wrap_chars: int,
+        wrapped_line_frac: float,
         max_code_line_ratio: float,
         min_prose_line_ratio: float,
     ):
@@ -179,6 +217,8 @@ class TextMetricFilter(Configured, Stage):
         self.min_alpha_word_ratio = min_alpha_word_ratio
         self.min_stop_words = min_stop_words
         self.measure_after_ftfy = measure_after_ftfy
+        self.max_wrap_chars = max_wrap_chars
+        self.wrapped_line_frac = wrapped_line_frac
         self.max_code_line_ratio = max_code_line_ratio
         self.min_prose_line_ratio = min_prose_line_ratio
 
@@ -200,13 +240,17 @@ class TextMetricFilter(Configured, Stage):
         m: dict[str, float] = {
             "h_mean_line_len": sum(line_lens) / n_lines,
             "h_short_line_ratio": sum(1 for ln in lines if len(ln) < short and not ln.endswith(SHORT_LINE_EXEMPT_END)) / n_lines,
-            "h_punct_line_ratio": sum(1 for ln in lines if ln.endswith(TERMINAL_PUNCT)) / n_lines,
             "h_bullet_ratio": len(BULLET_LINE_RE.findall(text)) / n_lines,
             "h_ellipsis_ratio": len(ELLIPSIS_LINE_RE.findall(text)) / n_lines,
             "h_garbled_ratio": 0.0,
             "h_digit_ratio": sum(map(text.count, DIGITS)) / n_chars,
         }
         m["h_code_line_ratio"], m["h_prose_line_ratio"], text_lines = code_and_prose_shares(lines)
+        # FineWeb's punctuated-line share over logical lines that are not
+        # code (code lines are judged by the code/log rule; all logical lines
+        # when every one is code)
+        logical = logical_lines(text, self.max_wrap_chars, self.wrapped_line_frac)
+        m["h_punct_line_ratio"] = punct_line_ratio(logical)
         if GARBLED_HINT_RE.search(text):
             m["h_garbled_ratio"] = sum(map(len, GARBLED_RE.findall(text))) / n_chars
         if zh:
