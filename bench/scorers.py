@@ -217,8 +217,9 @@ def eval_split(split: str, models: str) -> None:
     salad = Counter((r["label"], r["category"]) for r, (d, st, rs, _) in zip(rows, results["rescue"])
                     if rs == "word_salad")
     print("## dropped as word_salad (label, category):", dict(salad) or "none")
+    min_tokens = dict(cfg.get("perplexity.salad_min_tokens_lang") or {})
     print("\n## perplexity measures: word salad vs keep-labelled text with prose lines (ppl_long_tokens >= "
-          f"{cfg.get('perplexity.salad_min_tokens')}), per language: min / median / max")
+          f"{cfg.get('perplexity.salad_min_tokens')}, per language {min_tokens}), per language: min / median / max")
     ppl_stage = stages[names.index("perplexity")] if "perplexity" in names else None
     thr = ppl_stage.thresholds if ppl_stage else {}
     names_of = {"ppl_long_gain": "salad_max_gain", "ppl_long": "salad_min_perplexity", "ppl_long_order": "salad_max_order"}
@@ -235,7 +236,8 @@ def eval_split(split: str, models: str) -> None:
                                 ("keep", lambda r: r["label"] == "keep")):
                 v = sorted(x for x in (value(doc) for r, (_, _, _, doc) in zip(rows, results["rescue"])
                                        if pick(r) and r.get("lang_gold") == lang and "ppl" in doc.scores
-                                       and doc.scores.get("ppl_long_tokens", 0) >= cfg.get("perplexity.salad_min_tokens"))
+                                       and doc.scores.get("ppl_long_tokens", 0)
+                                       >= min_tokens.get(lang, cfg.get("perplexity.salad_min_tokens")))
                            if x is not None)
                 if v:
                     below = f", below threshold {sum(x < t for x in v)}" if t is not None and key != "ppl_long" else ""

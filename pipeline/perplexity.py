@@ -222,6 +222,8 @@ class PerplexityScorer(Configured, Stage):
                           (models/perplexity/thresholds.json, ``calibrate``);
                           ``false`` for a language switches that test off
     long_line_tokens      pieces that make a line a prose line
+    salad_min_tokens_lang per-language ``salad_min_tokens`` (a language left
+                          out takes ``salad_min_tokens``)
     salad_min_tokens      fewer prose-line tokens: never called word salad
     """
 
@@ -233,7 +235,8 @@ class PerplexityScorer(Configured, Stage):
 
     def __init__(self, *, models_dir: str, languages: Sequence[str], max_perplexity: Mapping[str, float],
                  salad_max_gain: Mapping[str, float], salad_min_perplexity: Mapping[str, float],
-                 salad_max_order: Mapping[str, float], long_line_tokens: int, salad_min_tokens: int):
+                 salad_max_order: Mapping[str, float], long_line_tokens: int, salad_min_tokens: int,
+                 salad_min_tokens_lang: Mapping[str, int] | None = None):
         self.models = {}
         for lang in languages:
             sp_path, lm_path = model_paths(models_dir, lang)
@@ -257,6 +260,7 @@ class PerplexityScorer(Configured, Stage):
                 per[lang] = None if v is False else float(v)
             self.thresholds[k] = per
         self.long_line_tokens, self.salad_min_tokens = long_line_tokens, salad_min_tokens
+        self.salad_min_tokens_lang = {k: int(v) for k, v in (salad_min_tokens_lang or {}).items()}
 
     def __call__(self, doc: Document) -> str | None:
         model = self.models.get(doc.lang)
@@ -269,7 +273,7 @@ class PerplexityScorer(Configured, Stage):
         t = {k: v[doc.lang] for k, v in self.thresholds.items()}
         if t["max_perplexity"] is not None and m["ppl"] > t["max_perplexity"]:
             return "high_perplexity"
-        if m["ppl_long_tokens"] < self.salad_min_tokens:
+        if m["ppl_long_tokens"] < self.salad_min_tokens_lang.get(doc.lang, self.salad_min_tokens):
             return None
         if ((t["salad_max_gain"] is not None and m["ppl_long_gain"] < t["salad_max_gain"])
                 or (t["salad_min_perplexity"] is not None and m["ppl_long"] > t["salad_min_perplexity"])):

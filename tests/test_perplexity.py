@@ -204,3 +204,30 @@ def test_chinese_word_salad_is_dropped_with_the_default_config(models, script):
             if scorer(salad) is None:  # word_salad, or high_perplexity
                 kept_salad.append((text[:80], salad.scores))
     assert not dropped_clean and not kept_salad, (dropped_clean, kept_salad)
+
+
+def dev_docs(ids):
+    import gzip
+    import json
+
+    path = Path(__file__).resolve().parent.parent / "data" / "eval" / "quality" / "dev.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        rows = {r["id"]: r for r in map(json.loads, fh) if r["id"] in ids}
+    assert set(rows) == set(ids)
+    return [rows[i] for i in ids]
+
+
+# word salad whose prose lines hold fewer than 100 pieces (en)
+SHORT_SALAD_EN = ["13ce8b99e559c8da1762", "46ada6671de78470c6c6", "a97eaae789cff3b7ff5f",
+                  "e828c0804e4c2871737b", "eddb67d63ca07a0dbaa9"]
+
+
+def test_default_config_drops_english_salad_with_fewer_prose_tokens():
+    """Issue #12 (dev split): English word salad with 75-89 prose-line pieces."""
+    scorer = PerplexityScorer.from_config(models_dir="models")
+    kept = []
+    for r in dev_docs(SHORT_SALAD_EN):
+        doc = Document(id=r["id"], text=r["text"], lang="en")
+        if scorer(doc) != "word_salad":
+            kept.append((r["id"], doc.scores))
+    assert not kept, kept
