@@ -348,7 +348,9 @@ def test_many_small_files_few_tasks(spark, tmp_path):
     assert 1 <= len(parts) <= 2 * spark.sparkContext.defaultParallelism, len(parts)  # tasks, not files
 
 
-SPLITTING_DOC = "07f47e20-9051-c815-a118-bdf2c9989fc5"  # a sample WET page the coherence step splits in two
+SPLITTING_DOC = "4b3b4ca7-dfe3-d966-f06a-4f28645b735d"  # a sample WET page the coherence step splits in two
+# (the coherence step splits only at confident breaks since issue #12: the
+# page used before, 07f47e20-..., is no longer split)
 
 
 def test_a_split_part_never_takes_an_input_id(tmp_path):
