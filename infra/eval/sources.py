@@ -65,6 +65,12 @@ def bucket(source: str, key: str) -> int:
 
 
 def is_eval(source: str, key: str) -> bool:
+    """Bucket 0. A zh-TW page of the Debian handbook is the zh-CN page in
+    another script: it is evaluation only when its zh-CN twin is too, so that
+    no evaluation page has its twin among the training pages
+    (infra/reference_docs.py takes zh-TW pages only when both are bucket 1)."""
+    if source == "debian-handbook" and key.startswith("zh-TW/"):
+        return bucket(source, key) == 0 and bucket(source, "zh-CN/" + key[len("zh-TW/"):]) == 0
     return bucket(source, key) == 0
 
 
