@@ -10,6 +10,9 @@ The funnel follows from the ledger alone: documents enter a stage if no
 earlier stage decided them, so for each stage
     in = kept + rejected + quarantined,    kept(stage k) + added(k+1) = in(stage k+1),
 and in total: input = corpus + every rejection + every quarantine.
+These hold for any ledger by construction; ``check_invariant`` checks the
+ledger against counts taken without it (records per file as the readers
+yielded them, decisions counted by value).
 
 ``added`` is for derived documents: a document the coherence scorer splits
 is decided at ``coherence`` (rejected, ``split_into_parts``) and each part
@@ -132,11 +135,63 @@ def compute_funnel(counts: Iterable[Mapping], stages: Sequence[str],
     return funnel
 
 
-def check_invariant(funnel: Funnel) -> None:
-    """Assert in = kept + rejected + quarantined per stage and in total."""
+class LedgerBroken(AssertionError):
+    """The ledger does not account for the input: a record lost, counted
+    twice, or given a decision that is not one of ``DECISIONS``."""
+
+
+def check_invariant(read_counts: Mapping[str, int], ledger_files: Mapping[str, tuple[int, int]],
+                    decisions: Mapping[str | None, int], parts: int, funnel: Funnel | None = None) -> None:
+    """The ledger against counts taken without it (``compute_funnel`` cannot
+    fail this: it derives kept as in - rejected - quarantined).
+
+    ``read_counts``: source_file -> records the readers yielded for that file,
+    counted on the readers' own output before any stage ran (one row per
+    record, one per unreadable file). ``ledger_files``: source_file ->
+    (ledger rows of input records from that file, distinct offsets among
+    them); rows of parts of split documents (``parent_id`` set) are not
+    input records and are left out. ``decisions``: decision value -> ledger
+    rows holding it, every row counted by its own value (parts included).
+    ``parts``: ledger rows of parts. ``funnel``: when given, its totals must
+    be these counts.
+
+    Raises ``LedgerBroken`` when a file's records are not each in the ledger
+    exactly once (a lost or double-counted document), a decision is not one
+    of ``DECISIONS``, or the decisions do not add up to the records read
+    plus the parts.
+    """
+    unknown = sorted((repr(d) for d in decisions if d not in DECISIONS))
+    if unknown:
+        raise LedgerBroken(f"ledger rows with unknown decision(s) {', '.join(unknown)} "
+                           f"({sum(n for d, n in decisions.items() if d not in DECISIONS)} rows); "
+                           f"known: {list(DECISIONS)}")
+    problems = []
+    for f in sorted(set(read_counts) | set(ledger_files), key=str):
+        read = int(read_counts.get(f, 0))
+        rows, distinct = (int(x) for x in ledger_files.get(f, (0, 0)))
+        if rows != read:
+            what = "lost" if rows < read else "counted twice or more"
+            problems.append(f"{f}: the reader yielded {read} records, the ledger holds {rows} "
+                            f"({abs(read - rows)} {what})")
+        elif distinct != rows:
+            problems.append(f"{f}: {rows - distinct} ledger rows repeat an offset already in the ledger "
+                            f"(a record counted twice, another lost)")
+    if problems:
+        raise LedgerBroken(f"ledger does not account for the input records of {len(problems)} file(s): "
+                           + "; ".join(problems[:10]) + (" ..." if len(problems) > 10 else ""))
+    n_read = sum(int(n) for n in read_counts.values())
+    n_rows = sum(int(n) for n in decisions.values())
+    if n_rows != n_read + parts:
+        raise LedgerBroken(f"ledger has {n_rows} rows by decision for {n_read} records read "
+                           f"+ {parts} parts of split documents")
+    if funnel is None:
+        return
+    got = (funnel.total_input, funnel.total_kept, funnel.total_rejected, funnel.total_quarantined,
+           funnel.total_derived)
+    want = (n_rows, decisions.get(KEPT, 0), decisions.get(REJECTED, 0), decisions.get(QUARANTINED, 0), parts)
+    if got != want:
+        raise LedgerBroken(f"funnel totals (input, kept, rejected, quarantined, derived) {got} are not the "
+                           f"ledger's {want}")
     for r in funnel.rows:
-        if r.docs_in != r.docs_kept + r.docs_rejected + r.docs_quarantined or r.docs_kept < 0:
-            raise AssertionError(f"funnel invariant broken at {r}")
-    t = funnel
-    if t.total_input != t.total_kept + t.total_rejected + t.total_quarantined:
-        raise AssertionError("total invariant broken")
+        if r.docs_kept < 0:
+            raise LedgerBroken(f"funnel: more documents decided than entered at {r}")
