@@ -277,3 +277,55 @@ def test_from_hf_checks_config_and_ties(exported):
         check_hf_weights(w, shape_from_hf_config(cfg), cfg)
     tied = check_hf_weights(w, shape_from_hf_config(cfg), {**cfg, "tie_word_embeddings": True})
     assert tied["lm_head.weight"] is tied["model.embed_tokens.weight"]
+
+
+# ---------------------------------------------------------------- issue #13 --
+# The weight layout written out by hand, apart from model/convert.py: for each
+# query group g, megatron's linear_qkv holds that group's query heads, then its
+# key head, then its value head; linear_fc1 is [gate; up]; the rest maps by name.
+def _distinct(shape, tag):
+    n = 1
+    for s in shape:
+        n *= s
+    return (torch.arange(n, dtype=torch.float32) + tag * 100_000).reshape(shape)
+
+
+def test_weight_layout_by_hand():
+    from model.convert import from_hf_state, hf_shapes, to_hf_state
+
+    s = get_preset("yi-nano", vocab=40, hidden=32, heads=4, query_groups=2, ffn=24)  # 2 query heads per group
+    d, per = s.head_dim, s.heads // s.query_groups
+    hf = {n: _distinct(shape, i) for i, (n, shape) in enumerate(sorted(hf_shapes(s).items()))}
+    meg = from_hf_state(hf, s)
+    for i in range(s.layers):
+        h, m = f"model.layers.{i}.", f"decoder.layers.{i}."
+        q, k, v = (hf[h + f"self_attn.{x}_proj.weight"] for x in "qkv")
+        rows = []
+        for g in range(s.query_groups):
+            for j in range(per):
+                head = g * per + j
+                rows.append(q[head * d:(head + 1) * d])
+            rows += [k[g * d:(g + 1) * d], v[g * d:(g + 1) * d]]
+        assert torch.equal(meg[m + "self_attention.linear_qkv.weight"], torch.cat(rows)), i
+        assert torch.equal(meg[m + "mlp.linear_fc1.weight"],
+                           torch.cat([hf[h + "mlp.gate_proj.weight"], hf[h + "mlp.up_proj.weight"]]))
+        for a, b in (("input_layernorm", "input_layernorm"), ("pre_mlp_layernorm", "post_attention_layernorm"),
+                     ("self_attention.linear_proj", "self_attn.o_proj"), ("mlp.linear_fc2", "mlp.down_proj")):
+            assert torch.equal(meg[m + a + ".weight"], hf[h + b + ".weight"]), a
+    for a, b in (("embedding.word_embeddings", "model.embed_tokens"), ("decoder.final_layernorm", "model.norm"),
+                 ("output_layer", "lm_head")):
+        assert torch.equal(meg[a + ".weight"], hf[b + ".weight"]), a
+    assert len(meg) == 3 + 6 * s.layers
+    back = to_hf_state(meg, s)
+    assert back.keys() == hf.keys() and all(torch.equal(back[n], hf[n]) for n in hf)
+
+
+def test_hf_config_by_hand():
+    from model.convert import hf_config, shape_from_hf_config
+
+    cfg = hf_config(SHAPE)
+    assert (cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"],
+            cfg["num_key_value_heads"], cfg["head_dim"], cfg["vocab_size"]) == (64, 172, 2, 4, 2, 16, 512)
+    assert cfg["rope_theta"] == 5e6 and cfg["rms_norm_eps"] == 1e-5 and cfg["max_position_embeddings"] == 32
+    assert cfg["tie_word_embeddings"] is False and cfg["hidden_act"] == "silu"
+    assert shape_from_hf_config(cfg) == SHAPE
