@@ -296,22 +296,33 @@ _CODE_LINE = re.compile(
     r"while .*:|print\(|sudo |apt(?:-get)? |dpkg |[A-Za-z_][\w.]*\s*=[^=])|(?: {4}|\t)\S)")
 _CODE_WORDS = re.compile(r"```|::\s*$|\b(?:python|javascript|java|function|variable|compile|syntax|"
                          r"programming|def|lambda|bytecode|interpreter|regex)\b|编程|代码|函数", re.I | re.M)
-_MATH = re.compile(r"\d+\s*[-+*/×÷^=]\s*\d+|\b(?:calculate|solve|equation|sum of|percent|how many|"
-                   r"multiply|divide|integer|arithmetic|square root)\b|计算|方程|等于|多少|加上|减去|乘以|除以", re.I)
+_MATH = re.compile(r"\d+\s*[-+*/×÷^=]\s*\d+|\b(?:calculate|solve|equation|sum of|percent|"
+                   r"multiply|divide|arithmetic|square root)\b|计算(?!机)|方程|等于|加上|减去|乘以|除以", re.I)
 _CREATIVE = re.compile(r"\b(?:poem|story|poetry|verse|write me|compose|sing|song|haiku|joke|limerick)\b|"
-                       r"写一首|诗|故事|小说|唱|歌|笑话", re.I)
+                       r"写(?:一首|首|一篇|篇|一个故事)|作诗|诗歌|故事|小说|唱(?:一首|首)|笑话", re.I)
 _REASON = re.compile(r"\b(?:why|because|explain|reason|therefore|how does|how do|what happens|difference)\b|"
                      r"为什么|因为|所以|解释|原因|如何|怎么", re.I)
 
 
 def lang_of(text: str) -> str:
-    """"zh" when CJK characters outweigh Latin words, else "en" (a script rule)."""
-    return "zh" if len(_CJK.findall(text)) >= 2 * len(_LATIN_WORD.findall(text)) and _CJK.search(text) else "en"
+    """"zh" when CJK characters are at least the Latin words, else "en" (a
+    script rule: Chinese prose naming English software is Chinese)."""
+    return "zh" if len(_CJK.findall(text)) >= len(_LATIN_WORD.findall(text)) and _CJK.search(text) else "en"
+
+
+def _turn_lang(text: str) -> str | None:
+    """A turn's language when it says enough to tell: zh with >= 4 CJK
+    characters, en with >= 5 Latin words and no CJK; else None."""
+    if len(_CJK.findall(text)) >= 4 and lang_of(text) == "zh":
+        return "zh"
+    if not _CJK.search(text) and len(_LATIN_WORD.findall(text)) >= 5:
+        return "en"
+    return None
 
 
 def tag_task(msgs: Messages) -> str:
     """One task tag by rules (first match in TASK_PRIORITY):
-    bilingual  turns in both languages (by ``lang_of``), or a translation request;
+    bilingual  turns in both languages (``_turn_lang``), or a translation request;
     code       two code lines (prompt, shell, Python, indented block) or code words
                in the prompt and one code line in the conversation;
     math       arithmetic on numbers or math words in the prompt;
@@ -322,7 +333,7 @@ def tag_task(msgs: Messages) -> str:
     turns = [(r, c) for r, c in msgs if r != SYSTEM]
     prompt = prompt_text(turns)
     whole = "\n".join(c for _, c in turns)
-    langs = {lang_of(c) for _, c in turns if len(c.strip()) >= 2}
+    langs = {_turn_lang(c) for _, c in turns} - {None}
     if len(langs) > 1 or _TRANSLATE.search(prompt):
         return "bilingual"
     code_lines = len(_CODE_LINE.findall(whole))
@@ -405,3 +416,129 @@ def joint_table(rows: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
         t.setdefault(task, {}).setdefault(pid, 0)
         t[task][pid] += 1
     return {k: dict(sorted(v.items())) for k, v in sorted(t.items())}
+
+
+# ------------------------------------------------ files -> ledger rows (job) --
+READ_STAGE, LENGTH_STAGE, LANG_STAGE = "read", "length", "langid"
+EXACT_STAGE, NEAR_STAGE, OUTPUT_STAGE = "exact_prompt_dedup", "near_prompt_dedup", "output"
+STAGES = (READ_STAGE, "pii", LENGTH_STAGE, LANG_STAGE, EXACT_STAGE, NEAR_STAGE)
+RESPONSE_TOO_SHORT = "response_too_short"
+DUPLICATE_PROMPT = "duplicate_prompt"
+NEAR_DUPLICATE_PROMPT = "near_duplicate_prompt"
+INPUT_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet")
+UNREADABLE_FILE = "unreadable_file"
+
+
+def _row(path: str, offset: int, **kw) -> dict:
+    base = {"id": None, "source_file": path, "offset": offset, "fmt": None, "source": None, "lang_in": None,
+            "messages": None, "split": None, "stage": "", "decision": "kept", "reason": None, "detail": None,
+            "preview": None}
+    base.update(kw)
+    return base
+
+
+def _conv_row(path: str, offset: int, conv: Conversation, test_share: float) -> dict:
+    m = conv.meta
+    return _row(path, offset, id=conv.id, fmt=conv.fmt, source=str(m["source"]) if m.get("source") is not None else None,
+                lang_in=str(m["lang"]) if m.get("lang") is not None else None,
+                messages=messages_json(conv.messages), split=split_of(conv.messages, test_share))
+
+
+def _bad_row(path: str, offset: int, err: ChatError, raw: str) -> dict:
+    h = hashlib.sha256(f"{path}:{offset}".encode()).hexdigest()[:16]
+    return _row(path, offset, id=f"bad-{h}", stage=READ_STAGE, decision="quarantined", reason=err.reason,
+                detail=err.detail[:300], preview=raw[:300])
+
+
+def count_records(path: str) -> int:
+    """Records in one input file, counted without the reader (the ledger's
+    independent count): non-blank lines of JSONL, rows of Parquet (footer)."""
+    import gzip
+
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except Exception:
+            return 1                      # one row says the file is unreadable
+    opener = gzip.open if path.endswith(".gz") else open
+    n = 0
+    try:
+        with opener(path, "rb") as fh:
+            for ln in fh:
+                n += bool(ln.strip())
+    except Exception:  # noqa: BLE001 - the records before the break, and one row for the rest
+        return n + 1
+    return n
+
+
+def read_file(path: str, *, max_chars: int, max_turn_chars: int, test_share: float) -> list[dict]:
+    """Every record of one file as a row: a conversation (decision kept,
+    ``messages`` in canonical OpenAI JSON) or a quarantined row with its
+    reason. ``offset``: the record's line number (JSONL, blank lines skipped
+    but counted) or row number (Parquet). A file that cannot be read is one
+    quarantined row (``unreadable_file``)."""
+    import gzip
+
+    out: list[dict] = []
+    kw = dict(max_chars=max_chars, max_turn_chars=max_turn_chars)
+    try:
+        if path.endswith(".parquet"):
+            import pyarrow.parquet as pq
+            for i, rec in enumerate(pq.read_table(path).to_pylist()):
+                try:
+                    out.append(_conv_row(path, i, parse_record(rec, **kw), test_share))
+                except ChatError as e:
+                    out.append(_bad_row(path, i, e, json.dumps(rec, ensure_ascii=False, default=str)))
+            return out
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            for i, raw in enumerate(fh):
+                if not raw.strip():
+                    continue
+                raw = raw.rstrip(b"\r\n")
+                try:
+                    out.append(_conv_row(path, i, parse_line(raw, **kw), test_share))
+                except ChatError as e:
+                    out.append(_bad_row(path, i, e, raw.decode("utf-8", "replace")))
+    except Exception as e:  # noqa: BLE001 - a broken file is one quarantined row, never a crash
+        n = len(out)
+        out.append(_bad_row(path, -1 - n, ChatError(UNREADABLE_FILE, f"{type(e).__name__}: {e}"), ""))
+    return out
+
+
+class RowChecks:
+    """The row-local quality steps, in order: PII scrub (pipeline/pii.py:
+    never decides, counts ``pii_edits``), length (``response_too_short``),
+    language (pipeline/langid.py on all non-system turns: ``lang``, and
+    ``lang_not_kept:<code>`` below the kept set), task tag."""
+
+    def __init__(self, *, pii, langid, min_response_chars: int, keep_langs: Sequence[str], min_lang_score: float):
+        self.pii, self.langid = pii, langid
+        self.min_response_chars = int(min_response_chars)
+        self.keep = frozenset(keep_langs)
+        self.min_lang_score = float(min_lang_score)
+
+    def __call__(self, row: dict) -> dict:
+        row = dict(row, lang=row.get("lang_in") or "unknown", task=None, pii_edits=0, n_chars=0, prompt=None)
+        if row["decision"] != "kept":
+            return row
+        msgs = messages_from_json(row["messages"])
+        scrubbed, edits = [], 0
+        for r, c in msgs:
+            c2, counts = self.pii.anonymize(c)
+            edits += sum(counts.values())
+            scrubbed.append((r, c2))
+        row.update(messages=messages_json(scrubbed), pii_edits=edits, n_chars=sum(len(c) for _, c in scrubbed),
+                   prompt=prompt_text(scrubbed))
+        text = "\n".join(c for r, c in scrubbed if r != SYSTEM)
+        code, score = self.langid.identify(text)
+        row["lang"] = code or "unknown"
+        if min(len(c.strip()) for r, c in scrubbed if r == ASSISTANT) < self.min_response_chars:
+            row.update(stage=LENGTH_STAGE, decision="rejected", reason=RESPONSE_TOO_SHORT)
+        elif code not in self.keep or score < self.min_lang_score:
+            row.update(stage=LANG_STAGE, decision="rejected",
+                       reason=f"lang_not_kept:{code}" if code not in self.keep else "lang_low_confidence")
+        else:
+            row["task"] = tag_task(scrubbed)
+        return row
