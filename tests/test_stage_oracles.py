@@ -82,6 +82,18 @@ def test_langid_reads_only_the_first_max_chars():
     assert stage.identify(DE_TAIL * 20 + EN_HEAD)[0] == "de"
 
 
+def test_langid_other_script_page_is_judged_without_its_latin_letters():
+    from pipeline.langid import LanguageID
+
+    # 39 Cyrillic letters of 118 (0.33 >= script_min_share 0.3): lingua reads
+    # the Russian only, not the English command that is most of the letters
+    text = ("Это руководство описывает установку системы. Run sudo apt-get install nginx and then restart "
+            "the nginx service with systemctl restart nginx")
+    stage = LanguageID.from_config(candidates=["en", "ru", "zh"])
+    doc = Document(id="ru", text=text)
+    assert stage(doc) == "lang_not_kept:ru"
+
+
 def test_prose_lines_drops_prompts_and_symbol_heavy_lines():
     from pipeline.langid import prose_lines
 
@@ -211,6 +223,32 @@ def test_salad_min_tokens_per_language_overrides_the_default():
     assert default(Document(id="s", text=text, lang="en")) is None
 
 
+def test_normalize_line_by_hand():
+    from pipeline.perplexity import normalize_line
+
+    # strip, lower case, accent dropped, every digit 0, full-width punctuation to ASCII
+    assert normalize_line("  Café 1999 \u201cHi\u201d\uff0cok\u3002 ") == 'cafe 0000 "hi",ok.'
+
+
+def test_chinese_word_order_is_judged_on_jieba_words():
+    """Real Chinese prose (Debian Reference, tests/real_text.py) with the
+    default config: kept; its jieba words shuffled: word_salad. Cut on
+    spaces instead, the prose has few "words" and its order gain falls under
+    the bound (0.022 < 0.088): the clean page would be dropped."""
+    import random
+
+    from real_text import ZH_PARAGRAPHS
+
+    from pipeline.perplexity import PerplexityScorer, word_salad
+
+    scorer = PerplexityScorer.from_config()
+    text = ZH_PARAGRAPHS[1]
+    clean = Document(id="z", text=text, lang="zh")
+    assert scorer(clean) is None and clean.scores["ppl_long_order"] >= scorer.thresholds["salad_max_order"]["zh"]
+    salad = Document(id="s", text=word_salad(text, "zh", random.Random(1)), lang="zh")
+    assert scorer(salad) == "word_salad"
+
+
 # ----------------------------------------------------------------- quality --
 def test_quality_score_is_fasttexts_reference_probability_and_the_limit_inclusive():
     import fasttext
@@ -304,12 +342,14 @@ def test_coherence_breaks_scores_and_split_match_a_reference(coh_model):
 
 
 def test_coherence_weakest_boundary_is_the_split_char(coh_model):
-    # rivers | baking+one river word | stars: the second break shares nothing
-    # (similarity 0), the first shares "river" (small similarity, under 0.5)
-    paras = [_para(RIVER), _para(BAKING + " river"), _para(STARS)]
+    # rivers | baking + three river words | stars: the second break shares
+    # nothing (similarity 0), the first shares "river water valley": a small
+    # similarity, under the configured 0.5 but above the model's own threshold
+    # (so the break is a boundary only when the config is read)
+    paras = [_para(RIVER), _para(BAKING + " river water valley"), _para(STARS)]
     text = "\n".join(paras)
     s1 = reference_cosine(paras[0], paras[1], coh_model["idf"], coh_model["unseen_idf"])
-    assert 0.0 < s1 < 0.5
+    assert coh_model["threshold"] < s1 < 0.5
     doc = Document(id="w", text=text, lang="en")
     assert coh_scorer(max_breaks=3)(doc) is None
     assert doc.scores["coh_breaks"] == 2 and doc.scores["coh_split_char"] == 600
@@ -338,6 +378,16 @@ def test_lexicon_density_counts_a_short_page_as_min_chars_long():
     # a long page: its own length, 2 per 2000 chars = 1 per 1000: 1 - exp(-0.1)
     text = "casino " + "x" * 1993
     assert lex.scores(text, min_chars=500, scale=10.0)["gambling"] == pytest.approx(1 - math.exp(-0.1))
+
+
+def test_lexicon_matches_its_longest_phrases():
+    from pipeline.safety import load_lexicon
+
+    lex = load_lexicon("data/lexicon")
+    # safety_en.tsv: "how to make a bomb" violence 3, "go back to your country" hate 3
+    # (5 words each, the longest terms; none of their words is a term alone)
+    assert lex.weights("How to make a BOMB!")["violence"] == 3
+    assert lex.weights("they said go back to your country")["hate"] == 3
 
 
 def safety_scorer(**threshold):
@@ -453,6 +503,16 @@ def test_judge_rescues_only_confident_documents_and_restores_the_rest():
     plain = Document(id="d", text="SHORT lines", lang="en")
     assert judge(plain, stages) == ("rejected", "heuristics", "too_many_short_lines")
     assert plain.text == "SHORT lines" and "ppl" not in plain.scores
+    # a later rejection that cannot wait: the first (waiting) rule's rejection stands
+    class Unsafe(Stage):
+        name = "safety"
+
+        def __call__(self, doc):
+            return "unsafe:porn"
+
+    late = Document(id="f", text="SHORT lines", lang="en", scores={"ppl_gain": 0.5})
+    assert judge(late, [_Rule(), _Edit(), Unsafe()], _policy()) == ("rejected", "heuristics", "too_many_short_lines")
+    assert late.text == "SHORT lines"
     # a reason the policy does not list is never rescued
     long = Document(id="e", text="LONG", lang="en", scores={"ppl_gain": 0.5})
     assert judge(long, stages, _policy()) == ("rejected", "heuristics", "too_long")
