@@ -124,13 +124,13 @@ def test_punct_bullet_ellipsis_ratios_exact():
     logical lines are the lines themselves."""
     lines = ["• First point of the list is here.", "• Second point without an end",
              "A sentence that ends with a comma,", "Something trails off ...",
-             "He said \u201cyes\u201d", "Plain closing line"]
+             "He said \u201cyes\u201d", "Plain closing line", "And then \u2026"]
     m = hm("\n\n".join(lines), "en")
-    # terminal: "here.", "...", "”" -> 3 of 6 (a comma is not terminal)
-    assert m["h_punct_line_ratio"] == pytest.approx(3 / 6)
-    # bullets: 2 of 6 non-blank lines; ellipsis: 1 of 6
-    assert m["h_bullet_ratio"] == pytest.approx(2 / 6)
-    assert m["h_ellipsis_ratio"] == pytest.approx(1 / 6)
+    # terminal: "here.", "...", "”", "…" -> 4 of 7 (a comma is not terminal)
+    assert m["h_punct_line_ratio"] == pytest.approx(4 / 7)
+    # bullets: 2 of 7 non-blank lines; ellipsis ("..." or "…"): 2 of 7
+    assert m["h_bullet_ratio"] == pytest.approx(2 / 7)
+    assert m["h_ellipsis_ratio"] == pytest.approx(2 / 7)
 
 
 def test_symbol_digit_stop_word_and_word_length_exact():
@@ -148,6 +148,22 @@ def test_symbol_digit_stop_word_and_word_length_exact():
     assert m["h_mean_word_len"] == pytest.approx(letters / 17)
     more = hm("a … b … c … d # e", "en")
     assert more["h_symbol_ratio"] == pytest.approx(3 / 5)
+
+
+def test_garbled_ratio_exact_and_its_bound():
+    """U+FFFD (lost bytes: ftfy cannot repair them) and GBK/UTF-8 mix-ups
+    are garbled characters; the bound (1 %) is a maximum: 10 of 1000
+    characters kept, 11 of 1001 dropped."""
+    base = "The old dog sleeps by the warm fire and the cat watches the rain. " * 20
+    for k in (10, 11):
+        marked = base.replace("dog", "dog\ufffd", k)  # within the first 11 sentences (< 800 characters)
+        text = marked[:1000 + (k - 10) - 1] + "."
+        assert len(text) == 1000 + (k - 10) and text.count("\ufffd") == k
+        m = hm(text, "en")
+        assert m["h_garbled_ratio"] == k / len(text)
+        assert hjudge(H, text, "en") == (None if k == 10 else "garbled"), m
+    zh = ZH_CHARS[:40] + "锟斤拷" + ZH_CHARS[40:80] + "烫烫烫烫。"  # 3 + 4 garbled
+    assert hm(zh, "zh")["h_garbled_ratio"] == pytest.approx(7 / len(zh))
 
 
 def test_mean_word_length_of_english_with_cjk():
@@ -386,6 +402,13 @@ def test_ip_octet_bounds_and_phone_digit_bounds():
     assert A.anonymize("Call +123 4567 8901 2345 now") == ("Call <PHONE> now", {"pii_phone": 1})
 
 
+def test_chinese_mobile_blocks_13x_to_19x():
+    for p in "3456789":
+        number = f"1{p}912345678"
+        assert A.anonymize(f"手机{number}。") == ("手机<PHONE>。", {"pii_phone": 1}), number
+    assert A.anonymize("编号12912345678。") == ("编号12912345678。", {})  # no 12x block
+
+
 def test_every_kind_with_custom_tokens():
     custom = PIIAnonymizer.from_config(email_token="[E]", phone_token="[P]", ip_token="[I]", id_token="[D]",
                                        card_token="[C]")
@@ -441,3 +464,45 @@ def test_menu_word_lines_are_removed_in_any_case():
     doc = correct("HOME\nLog In\n" + body + "\nnext »")
     assert doc.text == body
     assert doc.edits == {"boilerplate_lines_removed": 3}
+
+
+# Boilerplate each rule of the correction stage names (its docstring and
+# comments), written out here: every one is removed as a line of its own.
+BOILERPLATE_LINES = [
+    "All rights reserved.", "Copyright 2020 Example Inc.", "Copyright (c) Foo", "\u00a9 2021 Bar Ltd",
+    "Click here for details", "Skip to content", "Skip to main content", "Back to top",
+    "Share on Twitter", "Share this via email", "This site uses cookies.", "We use cookies to help.",
+    "Accept all cookies", "Cookie preferences", "Privacy Policy", "Terms of Service", "Terms and conditions",
+    "Subscribe to our newsletter", "Home", "Menu", "Search", "Login", "Log in", "Sign in", "Sign up", "Register",
+    "Subscribe", "Share", "Tweet", "Print", "Read more \u00bb", "Continue reading", "Previous", "Next \u203a",
+    "Previous page", "Next page", "Older posts", "Newer posts", "Home | Blog | About",
+    "\u7248\u6743\u6240\u6709\uff1a\u67d0\u516c\u53f8", "\u4fdd\u7559\u6240\u6709\u6743\u5229",
+    "\u70b9\u51fb\u8fd9\u91cc\u4e0b\u8f7d", "\u70b9\u51fb\u6b64\u5904", "\u4e0a\u4e00\u9875",
+    "\u4e0b\u4e00\u9875", "\u4e0a\u4e00\u7bc7\uff1a\u65e7\u6587", "\u4e0b\u4e00\u7bc7\uff1a\u65b0\u6587",
+    "\u8fd4\u56de\u9876\u90e8", "\u8fd4\u56de\u9996\u9875", "\u5206\u4eab\u5230\u5fae\u535a",
+    "\u626b\u4e00\u626b\u5173\u6ce8", "\u5173\u6ce8\u6211\u4eec", "\u8054\u7cfb\u6211\u4eec",
+    "\u514d\u8d23\u58f0\u660e", "\u7f51\u7ad9\u5730\u56fe", "\u8bbe\u4e3a\u9996\u9875",
+    "\u52a0\u5165\u6536\u85cf", "\u76f8\u5173\u9605\u8bfb", "\u8d23\u4efb\u7f16\u8f91\uff1a\u5f20\u4e09",
+    "\u4eacICP\u590712345678\u53f7", "\u9996\u9875", "\u767b\u5f55", "\u6ce8\u518c", "\u641c\u7d22",
+    "\u9996\u9875 > \u65b0\u95fb > \u56fd\u5185",
+]
+
+
+@pytest.mark.parametrize("line", BOILERPLATE_LINES)
+def test_each_boilerplate_rule_removes_its_line(line):
+    body = "A paragraph of content that stays."
+    doc = correct(body + "\n" + line)
+    assert doc.text == body, line
+    assert doc.edits == {"boilerplate_lines_removed": 1}
+
+
+@pytest.mark.parametrize("line", ["Linux | Windows", "Next, we install the package.", "Searching the archive",
+                                  "The cookie jar is empty.", "\u7406\u67e5\u5fb7\u00b7\u65af\u6258\u66fc",
+                                  "Home improvement tips"])
+def test_content_lines_that_look_like_boilerplate_stay(line):
+    """Two items are not a menu (3+ are); a menu word inside a sentence, a
+    name with a middle dot (理查德·斯托曼) are content."""
+    body = "A paragraph of content that stays."
+    doc = correct(body + "\n" + line)
+    assert doc.text == body + "\n" + line
+    assert doc.edits == {}
