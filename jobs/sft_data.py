@@ -185,7 +185,7 @@ def _run(cfg, sc_cfg: dict, files: list[str], expected: dict, staged: StagedOutp
     wn = Window.partitionBy("b_id").orderBy("a_file", "a_off")
     near_first = near.withColumn("k", F.row_number().over(wn)).filter("k = 1").select(
         F.col("b_id").alias("id"), F.col("a_id").alias("near_of"))
-    survivors = survivors.join(near_first, "id", "left")
+    survivors = survivors.join(near_first, "id", "left").cache()
     near_dup = (survivors.filter(F.col("near_of").isNotNull())
                 .withColumn("stage", F.lit(chat.NEAR_STAGE)).withColumn("decision", F.lit("rejected"))
                 .withColumn("reason", F.lit(chat.NEAR_DUPLICATE_PROMPT)).withColumn("duplicate_of", F.col("near_of"))
@@ -204,14 +204,14 @@ def _run(cfg, sc_cfg: dict, files: list[str], expected: dict, staged: StagedOutp
     add_sys = F.udf(lambda m, pid: chat.messages_json(chat.with_system(chat.messages_from_json(m), ptext[pid])),
                     "string")
     out_rows = (final.join(amap, "id").withColumn("messages", add_sys("messages", "system_prompt_id"))
-                .withColumn("stage", F.lit(chat.OUTPUT_STAGE)))
+                .withColumn("stage", F.lit(chat.OUTPUT_STAGE))).cache()
 
     # ---- ledger: every input record once
     cols = ["id", "source_file", "offset", "fmt", "source", "lang", "split", "task", "n_chars", "pii_edits",
             "stage", "decision", "reason", "duplicate_of"]
     ledger = (df.filter(F.col("decision") != "kept").select(*cols)
               .unionByName(exact_dup.select(*cols)).unionByName(near_dup.select(*cols))
-              .unionByName(out_rows.select(*cols)))
+              .unionByName(out_rows.select(*cols))).cache()
     sft_cols = ["id", "split", "source", "lang", "task", "system_prompt_id", "messages", "fmt", "source_file",
                 "offset", "n_chars", "pii_edits"]
     n_out = write_parquet(spark, out_rows.select(*sft_cols), staged.path("sft"), partition_by=["split"],
@@ -244,7 +244,7 @@ def _run(cfg, sc_cfg: dict, files: list[str], expected: dict, staged: StagedOutp
 def build_report(kept_rows, funnel: dict, reasons: list[dict]) -> dict:
     tasks = Counter(r.task for r in kept_rows)
     by = lambda key: {k: dict(sorted(v.items())) for k, v in sorted(
-        _nest((r.task, getattr(r, key)) for r in kept_rows).items())}
+        _nest((r.task, getattr(r, key) or "unknown") for r in kept_rows).items())}
     return {"tasks": dict(sorted(tasks.items())), "task_x_lang": by("lang"), "task_x_split": by("split"),
             "task_x_source": by("source"),
             "task_x_system_prompt": chat.joint_table((r.task, r.system_prompt_id) for r in kept_rows),
