@@ -29,7 +29,7 @@ from jobs.common import (OutputError, StagedOutput, _is_remote, check_output, co
 from jobs.steps import STEPS, Context, read_records
 from pipeline.config import Config, load_config
 from pipeline.decisions import DECISION_COLUMNS, KEPT, OUTPUT_STAGE, QUARANTINED, READ_STAGE, UNREADABLE_FILE
-from pipeline.ledger import check_invariant, compute_funnel
+from pipeline.ledger import LedgerBroken, check_invariant, compute_funnel
 
 JOB = "corpus-build"
 LEDGER_DROP = ("text", "meta")
@@ -169,21 +169,7 @@ def build(args, cfg: Config, files: list[str], staged: StagedOutput) -> tuple[di
     for step in STEPS:
         everything = step.annotate(ctx, everything)
 
-    ocfg = cfg.section("output")
-    rg = ocfg["row_group_bytes"]
-    corpus = everything.filter(F.col("decision") == KEPT).drop(*[c for c in CORPUS_DROP if c in everything.columns])
-    written: dict[str, list] = {"corpus": [], "ledger": [], "quarantine": []}
-    rows = {"corpus": write_parquet(spark, corpus, f"{out}/corpus", partition_by=["lang"], partitions=ocfg["partitions"],
-                                    max_records_per_file=ocfg["shard_docs"], compression=ocfg["compression"],
-                                    row_group_bytes=rg, files_out=written["corpus"])}
-    rows["ledger"] = write_parquet(spark, everything.drop(*LEDGER_DROP), f"{out}/ledger", partitions=2,
-                                   compression=ocfg["compression"], row_group_bytes=rg, files_out=written["ledger"])
-    quarantine = everything.filter(F.col("decision") == QUARANTINED).select(
-        "id", "source_file", "offset", "stage", "reason", F.substring("text", 1, 10_000).alias("text"), "meta")
-    rows["quarantine"] = write_parquet(spark, quarantine, f"{out}/quarantine", partitions=1,
-                                       compression=ocfg["compression"], row_group_bytes=rg,
-                                       files_out=written["quarantine"])
-
+    # the ledger against the readers' counts, before anything is written
     counts = [r.asDict() for r in everything.groupBy("stage", "decision", "lang").agg(
         F.count("*").alias("docs"), F.sum("n_chars_in").alias("chars")).collect()]
     derived = {}
@@ -198,6 +184,24 @@ def build(args, cfg: Config, files: list[str], staged: StagedOutput) -> tuple[di
     for c in counts:  # every ledger row counted by its own decision value
         decisions[c["decision"]] = decisions.get(c["decision"], 0) + c["docs"]
     check_invariant(read_counts, ledger_files, decisions, parts, funnel)
+
+    ocfg = cfg.section("output")
+    rg = ocfg["row_group_bytes"]
+    corpus = everything.filter(F.col("decision") == KEPT).drop(*[c for c in CORPUS_DROP if c in everything.columns])
+    written: dict[str, list] = {"corpus": [], "ledger": [], "quarantine": []}
+    rows = {"corpus": write_parquet(spark, corpus, f"{out}/corpus", partition_by=["lang"], partitions=ocfg["partitions"],
+                                    max_records_per_file=ocfg["shard_docs"], compression=ocfg["compression"],
+                                    row_group_bytes=rg, files_out=written["corpus"])}
+    rows["ledger"] = write_parquet(spark, everything.drop(*LEDGER_DROP), f"{out}/ledger", partitions=2,
+                                   compression=ocfg["compression"], row_group_bytes=rg, files_out=written["ledger"])
+    quarantine = everything.filter(F.col("decision") == QUARANTINED).select(
+        "id", "source_file", "offset", "stage", "reason", F.substring("text", 1, 10_000).alias("text"), "meta")
+    rows["quarantine"] = write_parquet(spark, quarantine, f"{out}/quarantine", partitions=1,
+                                       compression=ocfg["compression"], row_group_bytes=rg,
+                                       files_out=written["quarantine"])
+    if rows["ledger"] != n_in + parts:
+        raise LedgerBroken(f"{rows['ledger']} ledger rows written for {n_in} records read + {parts} parts")
+
     reasons = [r.asDict() for r in everything.filter(F.col("decision") != KEPT)
                .groupBy("stage", "decision", "reason").count().orderBy("stage", "decision", "reason").collect()]
     write_funnel_report(report, funnel, reasons, everything, int(ocfg["examples_per_reason"]), cfg)

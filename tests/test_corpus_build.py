@@ -73,13 +73,59 @@ def test_ledger_accounts_for_every_input_record(build):
     assert corpus.num_rows == len(kept_ids) > 0
 
 
+def independent_funnel(ledger: dict, stages: list[str]) -> dict[tuple[str, str], tuple]:
+    """(lang, stage) -> (docs_in, kept, rejected, quarantined, added, chars_in,
+    chars_kept), from the ledger rows alone and without subtraction: a row
+    enters every stage up to the one that decided it (``output``: all of
+    them) and is kept by those before it; a part (parent_id set) exists from
+    coherence_split on."""
+    pos = {s: i for i, s in enumerate(stages)}
+    pos["output"] = len(stages)
+    split = pos.get("coherence_split", len(stages))
+    parents = ledger.get("parent_id") or [None] * len(ledger["id"])
+    out = {}
+    rows = list(zip(ledger["lang"], ledger["stage"], ledger["decision"], parents, ledger["n_chars_in"]))
+    for lang in {lg or "unknown" for lg, *_ in rows}:
+        mine = [(pos[s], d, p is not None, n) for lg, s, d, p, n in rows if (lg or "unknown") == lang]
+        for i, stage in enumerate(stages):
+            there = [(at, d, n) for at, d, part, n in mine if not part or i >= split]
+            entered = [(at, d, n) for at, d, n in there if at >= i]
+            kept = [n for at, d, n in entered if at > i]
+            out[(lang, stage)] = (
+                len(entered), len(kept), sum(at == i and d == "rejected" for at, d, _ in entered),
+                sum(at == i and d == "quarantined" for at, d, _ in entered),
+                sum(part for _, _, part, _ in mine) if i == split else 0,
+                sum(n for *_, n in entered), sum(kept))
+    return out
+
+
+def by_value(values) -> dict:
+    out: dict = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
 def test_funnel_invariant_per_stage(build):
+    """The funnel against counts taken here: input records counted by plain
+    readers, decisions counted from the ledger rows by value, and every
+    stage's cell recomputed from the ledger without subtraction."""
     funnel = json.loads((build / "report" / "funnel.json").read_text())
+    ledger = pq.read_table(build / "ledger").to_pydict()
     t = funnel["total"]
-    assert t["input"] == t["kept"] + t["rejected"] + t["quarantined"]
-    for r in funnel["rows"]:
-        assert r["docs_in"] == r["docs_kept"] + r["docs_rejected"] + r["docs_quarantined"]
+    decisions = by_value(ledger["decision"])
+    n_parts = sum(p is not None for p in ledger["parent_id"])
+    n_records = count_input_records(SAMPLE)
+    assert set(decisions) == {"kept", "rejected", "quarantined"} and n_parts > 0
+    assert (t["input"], t["kept"], t["rejected"], t["quarantined"], t["derived"]) == (
+        n_records + n_parts, decisions["kept"], decisions["rejected"], decisions["quarantined"],
+        n_parts)
+    manifest = json.loads((build / "_MANIFEST.json").read_text())["counts"]
+    assert manifest["input"] == n_records and manifest["ledger_rows"] == len(ledger["id"])
     stages = funnel["stages"]
+    cells = {(r["lang"], r["stage"]): (r["docs_in"], r["docs_kept"], r["docs_rejected"], r["docs_quarantined"],
+                                       r["docs_added"], r["chars_in"], r["chars_kept"]) for r in funnel["rows"]}
+    assert cells == independent_funnel(ledger, stages)
     assert stages[:2] == ["read", "langid"]
     # every stage of the cascade rejected something on real web text
     rejected = {r["stage"] for r in funnel["rows"] if r["docs_rejected"]}
@@ -119,6 +165,37 @@ def _bad_inputs(d: Path) -> None:
     pq.write_table(pa.table({"id": ["x"], "body": ["no text column"]}), d / "wrong.parquet")
 
 
+def count_bad_input_records(d: Path, per_file: bool = False):
+    """What ``_bad_inputs`` holds, counted with plain gzip / json / pyarrow:
+    a JSONL record per non-blank line; a gzip stream cut short: its complete
+    lines, plus one row saying the rest is lost; a file that is not what its
+    name says: one row."""
+    import zlib
+
+    counts = {}
+    for p in sorted(d.iterdir()):
+        raw = p.read_bytes()
+        if p.name.endswith(".parquet"):
+            try:
+                n = pq.ParquetFile(p).metadata.num_rows if "text" in pq.read_schema(p).names else 1
+            except pa.ArrowException:
+                n = 1
+        elif p.name.endswith(".gz"):
+            if raw[:2] != b"\x1f\x8b":
+                n = 1
+            else:
+                z = zlib.decompressobj(wbits=31)
+                data = z.decompress(raw)
+                whole = z.eof
+                if not whole:
+                    data = data[: data.rfind(b"\n") + 1]
+                n = sum(1 for line in data.splitlines() if line.strip()) + (0 if whole else 1)
+        else:
+            n = sum(1 for line in raw.splitlines() if line.strip())
+        counts[p.name] = n
+    return counts if per_file else sum(counts.values())
+
+
 def test_bad_input_is_quarantined_not_fatal(spark, tmp_path):
     src = tmp_path / "in"
     src.mkdir()
@@ -131,7 +208,18 @@ def test_bad_input_is_quarantined_not_fatal(spark, tmp_path):
     unreadable = sorted(Path(f).name for f, r in zip(q["source_file"], q["reason"]) if r.startswith("unreadable_file"))
     assert unreadable == ["garbage.jsonl.gz", "wrong.parquet"]
     funnel = json.loads((out / "report" / "funnel.json").read_text())["total"]
-    assert funnel["input"] == funnel["kept"] + funnel["rejected"] + funnel["quarantined"]
+    ledger = pq.read_table(out / "ledger").to_pydict()
+    parents = ledger.get("parent_id") or [None] * len(ledger["id"])
+    n_parts = sum(p is not None for p in parents)
+    decisions = by_value(ledger["decision"])
+    assert set(decisions) <= {"kept", "rejected", "quarantined"}
+    assert funnel == {"input": count_bad_input_records(src) + n_parts, "kept": decisions.get("kept", 0),
+                      "rejected": decisions.get("rejected", 0), "quarantined": decisions.get("quarantined", 0),
+                      "derived": n_parts}
+    # each file's records in the ledger exactly once (a (file, offset) pair per record)
+    records = [(f, o) for f, o, p in zip(ledger["source_file"], ledger["offset"], parents) if p is None]
+    assert len(set(records)) == len(records)
+    assert {Path(f).name: n for f, n in by_value(f for f, _ in records).items()} == count_bad_input_records(src, True)
 
 
 def test_strict_fails_on_unreadable_file(spark, tmp_path):
@@ -213,3 +301,50 @@ def test_every_subset_of_stages_runs(spark, subset_input, tmp_path, label, casca
     hive = ds.partitioning(pa.schema([("lang", pa.string())]), flavor="hive")
     corpus_ids = set(pq.read_table(out / "corpus", partitioning=hive).column("id").to_pylist())
     assert corpus_ids == {i for i, d in zip(ledger["id"], ledger["decision"]) if d == "kept"}
+
+
+# ------------------------------------------- the job refuses a broken ledger --
+class _LoseOne:
+    """A step with a bug: it drops a document without a ledger row."""
+
+    name, derived_stage = "lose_one", None
+
+    def run(self, ctx, docs):
+        from pyspark.sql import functions as F
+
+        from jobs.steps import StepResult
+
+        return StepResult(docs.filter(docs["offset"] != 1).withColumn("lang", F.lit("en")), None, [])
+
+    def annotate(self, ctx, rows):
+        return rows
+
+
+class _CountTwice(_LoseOne):
+    """A step with a bug: it rejects a document and keeps it too."""
+
+    name = "count_twice"
+
+    def run(self, ctx, docs):
+        from pyspark.sql import functions as F
+
+        from jobs.steps import StepResult, decide
+
+        docs = docs.withColumn("lang", F.lit("en"))
+        return StepResult(docs, decide(docs.filter(docs["offset"] == 1), "rejected", "twice", "oops"), ["twice"])
+
+
+@pytest.mark.parametrize("step,message", [(_LoseOne(), r"the reader yielded 3 records, the ledger holds 2 \(1 lost\)"),
+                                          (_CountTwice(), r"the reader yielded 3 records, the ledger holds 4 \(1 counted twice")])
+def test_a_lost_or_doubled_document_breaks_the_run(spark, tmp_path, monkeypatch, step, message):
+    from pipeline.ledger import LedgerBroken
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "three.jsonl").write_text("".join(json.dumps({"id": f"r{i}", "text": f"record number {i} " * 20}) + "\n"
+                                             for i in range(3)))
+    monkeypatch.setattr(corpus_build, "STEPS", [step])
+    out = tmp_path / "out"
+    with pytest.raises(LedgerBroken, match="three.jsonl: " + message):
+        corpus_build.main(["--input", str(src), "--output", str(out)])
+    assert not (out / "_MANIFEST.json").exists()
