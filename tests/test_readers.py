@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import xxhash
 import zstandard
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
@@ -321,3 +322,255 @@ def test_uncompressed_and_uri_inputs(tmp_path):
     plain = read_rows(files[0])
     assert [(r["id"], r["text"]) for r in plain] == [(r["id"], r["text"]) for r in read_rows(wet_gz)]
     assert len(read_rows(files[1])) == len(jsonl_records(SAMPLE / "jsonl" / "wikipedia-en.jsonl.gz"))
+
+
+# ------------------------------------------- issue #13: tests that can fail --
+TEXTS = ["The first record of the file, a plain sentence.", "The second one, last in the file, no newline after it."]
+
+
+@pytest.mark.parametrize("name", ["t.jsonl", "t.jsonl.gz", "t.jsonl.zst", "t.json.gz"])
+def test_last_jsonl_line_without_newline_is_a_record(tmp_path, name):
+    """Issue #13 row 5: the last record of a file that does not end in a
+    newline is read (the bug returned 1 of 2 records). CRLF endings too."""
+    for sep in (b"\n", b"\r\n"):
+        data = sep.join(json.dumps({"id": f"n{i}", "text": t}).encode() for i, t in enumerate(TEXTS))
+        assert not data.endswith(b"\n")
+        if name.endswith(".gz"):
+            data = gzip.compress(data, mtime=0)
+        elif name.endswith(".zst"):
+            data = zstandard.ZstdCompressor().compress(data)
+        (tmp_path / name).write_bytes(data)
+        rows = read_rows(tmp_path / name)
+        assert [(r["id"], r["text"], r["offset"], r["reason"]) for r in rows] == [
+            ("n0", TEXTS[0], 0, None), ("n1", TEXTS[1], 1, None)]
+
+
+def test_jsonl_blank_and_whitespace_lines_are_not_records(tmp_path):
+    lines = [b"", b"   ", b"\t\r", json.dumps({"text": TEXTS[0]}).encode(), b" ", b""]
+    (tmp_path / "b.jsonl").write_bytes(b"\n".join(lines))
+    rows = read_rows(tmp_path / "b.jsonl")
+    assert [(r["offset"], r["text"], r["reason"]) for r in rows] == [(3, TEXTS[0], None)]
+
+
+def _pages(tmp_path, n=3):
+    """A WARC of n HTML pages made here (no sample needed), with their record ids as warcio reads them."""
+    body = "<html><body><h1>Page {i}</h1><p>" + "Page {i} has a paragraph of ordinary prose in it. " * 8 + "</p></body></html>"
+    path = write_warc(tmp_path / "p.warc.gz", [("response", f"http://example.com/{i}", body.format(i=i).encode(),
+                                                "text/html; charset=utf-8") for i in range(n)])
+    with open(path, "rb") as fh:
+        ids = [r.rec_headers.get_header("WARC-Record-ID") for r in ArchiveIterator(fh)]
+    return path, ids
+
+
+def test_extraction_error_is_a_quarantine_row(tmp_path, monkeypatch):
+    """Issue #13 row 6: an extractor that raises on one page gives that page
+    an ``extraction_error`` row (the exception first in the preview), and the
+    file goes on."""
+    from pipeline import extract
+
+    real = extract.EXTRACTORS["resiliparse"]
+
+    def crashing(html, url):
+        if url.endswith("/1"):
+            raise ValueError("parser crashed on this page")
+        return real(html, url)
+
+    monkeypatch.setitem(extract.EXTRACTORS, "resiliparse", crashing)
+    path, ids = _pages(tmp_path)
+    rows = read_rows(path, FAST)
+    assert [(r["offset"], r["decision"], r["reason"]) for r in rows] == [
+        (0, "kept", None), (1, "quarantined", "extraction_error"), (2, "kept", None)]
+    bad = rows[1]
+    assert bad["stage"] == "read" and bad["url"] == "http://example.com/1"
+    assert bad["text"].startswith("ValueError: parser crashed on this page\n<html>")
+    assert bad["id"] == ids[1].strip("<>").removeprefix("urn:uuid:")
+
+
+@pytest.mark.parametrize("fmt", ["warc", "jsonl", "parquet"])
+def test_a_record_that_raises_is_a_record_error_row(tmp_path, monkeypatch, fmt):
+    """Any exception one record raises is that record's ``record_error`` row
+    (never dropped, never the end of the file)."""
+    import pipeline.readers.jsonl as jsonl_mod
+    import pipeline.readers.parquet as parquet_mod
+    import pipeline.readers.warc as warc_mod
+
+    if fmt == "warc":
+        path, _ = _pages(tmp_path)
+        real = warc_mod._warc_meta
+
+        def meta(headers):
+            if headers.get_header("WARC-Target-URI").endswith("/1"):
+                raise KeyError("boom")
+            return real(headers)
+
+        monkeypatch.setattr(warc_mod, "_warc_meta", meta)
+    else:
+        mod = jsonl_mod if fmt == "jsonl" else parquet_mod
+        real = mod.dict_record
+
+        def record(obj, offset, *a, **k):
+            if offset == 1:
+                raise KeyError("boom")
+            return real(obj, offset, *a, **k)
+
+        monkeypatch.setattr(mod, "dict_record", record)
+        recs = [{"id": f"x{i}", "text": f"{TEXTS[0]} {i}"} for i in range(3)]
+        if fmt == "jsonl":
+            path = tmp_path / "r.jsonl"
+            path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+        else:
+            path = tmp_path / "r.parquet"
+            pq.write_table(pa.Table.from_pylist(recs), path)
+    rows = read_rows(path, FAST)
+    assert [(r["offset"], r["reason"]) for r in rows] == [(0, None), (1, "record_error"), (2, None)]
+    assert rows[1]["text"].startswith("KeyError: 'boom'") and rows[1]["decision"] == "quarantined"
+
+
+def test_format_detection_by_ending():
+    from pipeline.readers import detect_format
+
+    assert [detect_format(p) for p in ("a.warc.wet.gz", "a.wet.gz", "a.wet", "a.warc.gz", "a.warc", "a.jsonl.gz",
+                                       "a.json.gz", "a.jsonl.zst", "a.jsonl", "a.parquet", "A.JSONL.GZ",
+                                       "s3://b/x.Warc.Gz", "a.json", "a.jsonl.bz2", "a.gz")] == [
+        ("wet", "gzip"), ("wet", "gzip"), ("wet", None), ("warc", "gzip"), ("warc", None), ("jsonl", "gzip"),
+        ("jsonl", "gzip"), ("jsonl", "zstd"), ("jsonl", None), ("parquet", None), ("jsonl", "gzip"),
+        ("warc", "gzip"), None, None, None]
+
+
+def test_multi_member_gzip_and_upper_case_ending(tmp_path):
+    """Files joined with ``cat`` (one gzip member each) are read whole."""
+    recs = [json.dumps({"id": f"m{i}", "text": f"{TEXTS[0]} {i}"}).encode() + b"\n" for i in range(5)]
+    path = tmp_path / "JOINED.JSONL.GZ"
+    path.write_bytes(gzip.compress(b"".join(recs[:2]), mtime=0) + gzip.compress(b"".join(recs[2:]), mtime=0))
+    assert [r["id"] for r in read_rows(path)] == [f"m{i}" for i in range(5)]
+    # a gzip file whose first member is corrupt is not "unreadable": it says its records are lost
+    bad = tmp_path / "bad.jsonl.gz"
+    raw = bytearray(gzip.compress(b"".join(recs), mtime=0))
+    raw[12:20] = b"\xff" * 8
+    bad.write_bytes(bytes(raw))
+    rows = read_rows(bad)
+    assert rows[-1]["reason"] in ("corrupt_gzip", "truncated_gzip") and rows[-1]["offset"] == len(rows) - 1
+
+
+def test_parquet_column_mapping(tmp_path):
+    """id / text / url / source columns go to their columns (the names from
+    ``[read] text_key / id_key``), everything else to meta, by name."""
+    t = pa.table({
+        "doc_id": pa.array([7, None, 9], pa.int64()),
+        "body": [TEXTS[0], TEXTS[1], " "],
+        "url": ["http://a/1", None, "http://a/3"],
+        "source": ["crawl-A", "", "crawl-B"],
+        "lang_hint": ["en", "en", "de"],
+        "text": ["not the text", "not the text", "not the text"],
+    })
+    path = tmp_path / "m.parquet"
+    pq.write_table(t, path, row_group_size=2)
+    rows = read_rows(path, {**CFG, "text_key": "body", "id_key": "doc_id"})
+    got = [(r["offset"], r["id"], r["text"], r["url"], r["source"], json.loads(r["meta"]), r["reason"])
+           for r in rows]
+    assert got[0] == (0, "7", TEXTS[0], "http://a/1", "crawl-A", {"lang_hint": "en", "text": "not the text"}, None)
+    assert got[1][2:] == (TEXTS[1], None, "parquet", {"lang_hint": "en", "text": "not the text"}, None)
+    assert got[2][0] == 2 and got[2][1] == "9" and got[2][4] == "crawl-B" and got[2][6] == "empty_text"
+    # no id: a content id salted with the file's base name and the record's offset
+    base = "m.parquet"
+    assert got[1][1] == xxhash.xxh3_128_hexdigest(f"{base}\x00{1}\x00{' '.join(TEXTS[1].lower().split())}".encode())
+
+
+def test_derived_ids_are_salted_by_offset(tmp_path):
+    """Records without an id: the same text twice in a file gets two ids; a
+    read gives the same ids again; an empty or missing id is no id."""
+    lines = [{"text": TEXTS[0]}, {"text": TEXTS[0]}, {"id": "", "text": TEXTS[0]}, {"id": None, "text": TEXTS[1]}]
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    rows = read_rows(path)
+
+    def content_id(offset, text):
+        return xxhash.xxh3_128_hexdigest(f"d.jsonl\x00{offset}\x00{' '.join(text.lower().split())}".encode())
+
+    assert [r["id"] for r in rows] == [content_id(i, x["text"]) for i, x in enumerate(lines)]
+    assert len({r["id"] for r in rows}) == 4 and [r["id"] for r in read_rows(path)] == [r["id"] for r in rows]
+
+
+def test_exact_integer_ids_up_to_2_53(tmp_path):
+    lines = [b'{"id": 9007199254740992.0, "text": "a"}', b'{"id": 9007199254740994.0, "text": "b"}',
+             b'{"id": -9007199254740992.0, "text": "c"}', b'{"id": 123456789012345678901234567890, "text": "d"}',
+             b'{"id": false, "text": "e"}', b'{"id": 0, "text": "f"}']
+    (tmp_path / "i.jsonl").write_bytes(b"\n".join(lines))
+    rows = read_rows(tmp_path / "i.jsonl")
+    assert [(r["id"] if r["reason"] is None else r["reason"]) for r in rows] == [
+        "9007199254740992", "bad_id", "-9007199254740992", "123456789012345678901234567890", "bad_id", "0"]
+
+
+def test_warc_record_ids_headers_and_skipped_records(tmp_path):
+    """The id is the WARC-Record-ID uuid (no urn:uuid:, no <>); the date and
+    unknown headers go to meta; non-document records count in offset."""
+    path, ids = _pages(tmp_path, 2)
+    rows = read_rows(path, FAST)
+    with open(path, "rb") as fh:
+        heads = [r.rec_headers for r in ArchiveIterator(fh)]
+    assert [r["id"] for r in rows] == [i[len("<urn:uuid:"):-1] for i in ids]
+    assert all(len(r["id"]) == 36 and r["id"].count("-") == 4 for r in rows)
+    assert [json.loads(r["meta"])["crawl_date"] for r in rows] == [h.get_header("WARC-Date") for h in heads]
+    assert [r["url"] for r in rows] == ["http://example.com/0", "http://example.com/1"]
+    assert all(r["source"] == "warc" and "Page" in r["text"] for r in rows)
+
+
+def test_warc_status_and_html_sniffing(tmp_path):
+    """A redirect is ``http_status:301``; a record without a content type is
+    HTML when its payload starts like HTML, in any case."""
+    page = ("<!DOCTYPE HTML><HTML><BODY><P>" + "An old page written in capital tags, still plain prose. " * 6
+            + "</P></BODY></HTML>").encode()
+    buf = tmp_path / "s.warc"
+    with open(buf, "wb") as fh:
+        w = WARCWriter(fh, gzip=False)
+        http = StatusAndHeaders("301 Moved Permanently", [("Location", "http://x/")], protocol="HTTP/1.1")
+        w.write_record(w.create_warc_record("http://x/old", "response", payload=io.BytesIO(page), http_headers=http))
+        for i, payload in enumerate((page, b"just some text " * 20)):  # no Content-Type header at all
+            fh.write(b"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-00000000000%d>"
+                     b"\r\nWARC-Target-URI: http://x/%d\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n"
+                     % (i, i, len(payload), payload))
+    rows = read_rows(buf, FAST)
+    assert [(r["offset"], r["reason"]) for r in rows] == [(0, "http_status:301"), (1, None), (2, "non_html_payload")]
+    assert "capital tags" in rows[1]["text"]
+
+
+def test_html_charset_labels():
+    from pipeline.readers import html_charset
+
+    assert html_charset("text/html; charset=GB2312", b"") == "gb18030"
+    assert html_charset("text/html; Charset=\"ISO-8859-1\"", b"") == "cp1252"
+    assert html_charset("text/html", b'<head><META http-equiv="x" content="text/html; charset=Shift_JIS">') == "cp932"
+    assert html_charset("text/html; charset=utf-8", b'<meta charset="gbk">') == "utf-8"  # the header first
+    assert html_charset(None, b"<meta charset='no-such-codec'>") == "utf-8"
+    assert html_charset(None, b" " * 5000 + b"<meta charset='gbk'>") == "utf-8"  # only the first 4 KiB
+
+
+def test_wet_records(tmp_path):
+    path = tmp_path / "x.warc.wet.gz"
+    recs = [("warcinfo", b"software: test\r\n"), ("conversion", TEXTS[0].encode()),
+            ("conversion", b"bin\x00ary " * 10), ("conversion", b"caf\xe9 latin-1 bytes"),
+            ("conversion", b"  \n "), ("conversion", TEXTS[1].encode())]
+    with open(path, "wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        for i, (rtype, payload) in enumerate(recs):
+            w.write_record(w.create_warc_record(f"http://w/{i}", rtype, payload=io.BytesIO(payload),
+                                                warc_content_type="text/plain"))
+    rows = read_rows(path)
+    assert [(r["offset"], r["reason"]) for r in rows] == [
+        (1, None), (2, "binary_payload"), (3, "invalid_utf8"), (4, "empty_text"), (5, None)]
+    assert [r["text"] for r in rows if r["reason"] is None] == TEXTS
+    assert all(r["source"] == "wet" for r in rows)
+
+
+def test_length_bounds(tmp_path):
+    """``min_chars`` (stripped) and ``max_chars`` are inclusive bounds; a WARC
+    payload of exactly ``max_payload_bytes`` is read."""
+    cfg = {**CFG, "min_chars": 5, "max_chars": 20}
+    texts = ["  abcd  ", " abcde ", "x" * 20, "x" * 21]
+    (tmp_path / "l.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    assert [r["reason"] for r in read_rows(tmp_path / "l.jsonl", cfg)] == ["empty_text", None, None, "too_large"]
+    path, _ = _pages(tmp_path, 1)
+    with open(path, "rb") as fh:
+        size = len(next(r for r in ArchiveIterator(fh)).content_stream().read())
+    assert [r["reason"] for r in read_rows(path, {**FAST, "max_payload_bytes": size})] == [None]
+    assert [r["reason"] for r in read_rows(path, {**FAST, "max_payload_bytes": size - 1})] == ["too_large"]
