@@ -320,10 +320,11 @@ class _LoseOne:
         return rows
 
 
-class _CountTwice(_LoseOne):
-    """A step with a bug: it rejects a document and keeps it too."""
+class _LoseOneDoubleAnother(_LoseOne):
+    """A step with two bugs that cancel in the file's count: it drops one
+    document, and rejects another while keeping it too."""
 
-    name = "count_twice"
+    name = "lose_one_double_another"
 
     def run(self, ctx, docs):
         from pyspark.sql import functions as F
@@ -331,11 +332,13 @@ class _CountTwice(_LoseOne):
         from jobs.steps import StepResult, decide
 
         docs = docs.withColumn("lang", F.lit("en"))
-        return StepResult(docs, decide(docs.filter(docs["offset"] == 1), "rejected", "twice", "oops"), ["twice"])
+        return StepResult(docs.filter(docs["offset"] != 1), decide(docs.filter(docs["offset"] == 2), "rejected",
+                                                                   "twice", "oops"), ["twice"])
 
 
-@pytest.mark.parametrize("step,message", [(_LoseOne(), r"the reader yielded 3 records, the ledger holds 2 \(1 lost\)"),
-                                          (_CountTwice(), r"the reader yielded 3 records, the ledger holds 4 \(1 counted twice")])
+@pytest.mark.parametrize("step,message", [
+    (_LoseOne(), r"the reader yielded 3 records, the ledger holds 2 \(1 lost\)"),
+    (_LoseOneDoubleAnother(), r"1 ledger rows repeat an offset already in the ledger")])
 def test_a_lost_or_doubled_document_breaks_the_run(spark, tmp_path, monkeypatch, step, message):
     from pipeline.ledger import LedgerBroken
 

@@ -225,3 +225,8 @@ def test_invariant_refuses_a_funnel_that_is_not_the_ledger():
     funnel.total_derived = 1
     with pytest.raises(LedgerBroken, match="funnel totals"):
         check_invariant(read_counts, files, decisions, 2, funnel)
+
+
+def test_parts_entering_at_an_unknown_stage_are_an_error():
+    with pytest.raises(ValueError, match="derived documents enter at 'coherence_split', not in the stage order"):
+        compute_funnel(rows(("output", "kept", "zh", 3, 30)), STAGES, derived={"coherence_split": {"zh": (1, 10)}})
