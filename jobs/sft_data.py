@@ -112,49 +112,51 @@ def _run(cfg, sc_cfg: dict, files: list[str], expected: dict, staged: StagedOutp
     checks_kw = dict(min_response_chars=sc_cfg["min_response_chars"], keep_langs=sc_cfg["keep_langs"],
                      min_lang_score=sc_cfg["min_lang_score"])
     names = [n for n, _ in ROW_FIELDS]
+    mh = cfg.section("dedup.minhash")
+    mh_kw = dict(bands=int(mh["bands"]), rows=int(mh["rows"]), ngram=int(mh["ngram"]), seed=int(sc_cfg["seed"]))
+    thr = float(sc_cfg["near_dup_threshold"])
 
     def read_and_check(paths):
+        """The one Python stage: read, row checks, and the prompt's dedup
+        keys (exact key, LSH band keys, shingle set), so that the rest of
+        the plan is Spark SQL (a Python UDF stage costs seconds per run)."""
+        from pipeline.dedup.minhash import MinHasher
         from pipeline.langid import LanguageID
         from pipeline.pii import PIIAnonymizer
         checks = chat.RowChecks(pii=PIIAnonymizer(**pii_cfg), langid=LanguageID(**lang_cfg), **checks_kw)
+        h = MinHasher(**mh_kw)
         for p in paths:
-            for row in chat.read_file(p, **read_kw):
-                r = checks(row)
-                yield tuple(r.get(n) for n in names)
+            rows = [checks(row) for row in chat.read_file(p, **read_kw)]
+            live = [k for k, r in enumerate(rows) if r["decision"] == "kept"]
+            sig = h.signatures([rows[k]["prompt"] for k in live]) if live else None
+            bands = {}
+            if live:
+                keys, ok = h.band_keys(sig), h.has_tokens(sig)
+                bands = {k: ([int(x) for x in keys[j]] if ok[j] else []) for j, k in enumerate(live)}
+            for k, r in enumerate(rows):
+                on = k in bands
+                yield tuple(r.get(n) for n in names) + (
+                    chat.normalize_prompt(r["prompt"]) if on else None, bands.get(k),
+                    [int(x) for x in h.shingle_set(r["prompt"]).view("int64")] if on else None)
 
+    from pyspark.sql.types import ArrayType, LongType, StringType, StructField
+    schema = _schema()
+    schema = schema.add(StructField("pkey", StringType())).add(StructField("bands", ArrayType(LongType()))) \
+        .add(StructField("shingles", ArrayType(LongType())))
     rows = spark.sparkContext.parallelize(files, max(1, len(files))).mapPartitions(read_and_check)
-    df = spark.createDataFrame(rows, _schema()).withColumn("duplicate_of", F.lit(None).cast("string")).cache()
+    df = spark.createDataFrame(rows, schema).withColumn("duplicate_of", F.lit(None).cast("string")).cache()
 
     # ---- exact prompt dedup: first in input order keeps the prompt
-    norm = F.udf(chat.normalize_prompt, "string")
-    kept = df.filter(F.col("decision") == "kept").withColumn("pkey", norm("prompt"))
+    kept = df.filter(F.col("decision") == "kept")
     w = Window.partitionBy("pkey").orderBy("source_file", "offset")
     kept = kept.withColumn("rn", F.row_number().over(w)).withColumn("first_id", F.first("id").over(w))
     exact_dup = (kept.filter(F.col("rn") > 1)
                  .withColumn("stage", F.lit(chat.EXACT_STAGE)).withColumn("decision", F.lit("rejected"))
                  .withColumn("reason", F.lit(chat.DUPLICATE_PROMPT)).withColumn("duplicate_of", F.col("first_id")))
-    survivors = kept.filter(F.col("rn") == 1).drop("pkey", "rn", "first_id").cache()
+    survivors = kept.filter(F.col("rn") == 1).drop("rn", "first_id").cache()
 
-    # ---- near-duplicate prompts: LSH band keys, candidate pairs, exact Jaccard
-    mh = cfg.section("dedup.minhash")
-    mh_kw = dict(bands=int(mh["bands"]), rows=int(mh["rows"]), ngram=int(mh["ngram"]), seed=int(sc_cfg["seed"]))
-    thr = float(sc_cfg["near_dup_threshold"])
-
-    def band_rows(it):
-        import pandas as pd
-        from pipeline.dedup.minhash import MinHasher
-        h = MinHasher(**mh_kw)
-        for pdf in it:
-            if pdf.empty:
-                continue
-            sig = h.signatures(list(pdf["prompt"]))
-            keys, ok = h.band_keys(sig), h.has_tokens(sig)
-            recs = [(i, f, o, b, int(keys[j, b])) for j, (i, f, o) in
-                    enumerate(zip(pdf["id"], pdf["source_file"], pdf["offset"])) if ok[j] for b in range(h.bands)]
-            yield pd.DataFrame(recs, columns=["id", "source_file", "offset", "band", "key"])
-
-    bands = survivors.select("id", "source_file", "offset", "prompt").mapInPandas(
-        band_rows, "id string, source_file string, offset long, band int, key long")
+    # ---- near-duplicate prompts: LSH band keys -> candidate pairs -> exact Jaccard of shingle sets
+    bands = survivors.select("id", "source_file", "offset", F.posexplode("bands").alias("band", "key"))
     a, b = bands.alias("a"), bands.alias("b")
     earlier = (F.col("a.source_file") < F.col("b.source_file")) | (
         (F.col("a.source_file") == F.col("b.source_file")) & (F.col("a.offset") < F.col("b.offset")))
@@ -162,26 +164,12 @@ def _run(cfg, sc_cfg: dict, files: list[str], expected: dict, staged: StagedOutp
              .filter(earlier).select(F.col("a.id").alias("a_id"), F.col("b.id").alias("b_id"),
                                      F.col("a.source_file").alias("a_file"), F.col("a.offset").alias("a_off"))
              .distinct())
-    texts = survivors.select("id", "prompt")
-    pairs = (pairs.join(texts.withColumnRenamed("id", "a_id").withColumnRenamed("prompt", "a_text"), "a_id")
-             .join(texts.withColumnRenamed("id", "b_id").withColumnRenamed("prompt", "b_text"), "b_id"))
-
-    def verify(it):
-        import pandas as pd
-        from pipeline.dedup.minhash import MinHasher
-        h = MinHasher(**mh_kw)
-        for pdf in it:
-            js = []
-            for x, y in zip(pdf["a_text"], pdf["b_text"]):
-                sx, sy = h.shingle_set(x), h.shingle_set(y)
-                inter = len(set(sx.tolist()) & set(sy.tolist()))
-                union = len(sx) + len(sy) - inter
-                js.append(inter / union if union else 0.0)
-            yield pd.DataFrame({"a_id": pdf["a_id"], "b_id": pdf["b_id"], "a_file": pdf["a_file"],
-                                "a_off": pdf["a_off"], "jaccard": js})
-
-    near = (pairs.mapInPandas(verify, "a_id string, b_id string, a_file string, a_off long, jaccard double")
-            .filter(F.col("jaccard") >= thr))
+    sh = survivors.select("id", "shingles")
+    pairs = (pairs.join(sh.withColumnRenamed("id", "a_id").withColumnRenamed("shingles", "a_sh"), "a_id")
+             .join(sh.withColumnRenamed("id", "b_id").withColumnRenamed("shingles", "b_sh"), "b_id"))
+    near = pairs.withColumn("jaccard", F.size(F.array_intersect("a_sh", "b_sh"))
+                            / F.greatest(F.size(F.array_union("a_sh", "b_sh")), F.lit(1))).filter(
+        F.col("jaccard") >= thr)
     wn = Window.partitionBy("b_id").orderBy("a_file", "a_off")
     near_first = near.withColumn("k", F.row_number().over(wn)).filter("k = 1").select(
         F.col("b_id").alias("id"), F.col("a_id").alias("near_of"))
@@ -196,14 +184,20 @@ def _run(cfg, sc_cfg: dict, files: list[str], expected: dict, staged: StagedOutp
     prompts_path = sc_cfg["system_prompts"]
     prompts_path = prompts_path if os.path.isabs(prompts_path) else str(REPO / prompts_path)
     prompts = chat.load_system_prompts(Path(prompts_path).read_text(encoding="utf-8").splitlines())
+    log("sft_data: read, checked, deduplicated")
     triples = [(r.id, r.task, chat.lang_of(r.prompt) if r.lang not in ("en", "zh") else r.lang)
                for r in final.select("id", "task", "lang", "prompt").collect()]
     assigned = chat.assign_system_prompts(triples, prompts, int(sc_cfg["seed"]))
-    ptext = {p.id: p.text for p in prompts}
-    amap = spark.createDataFrame(sorted(assigned.items()), "id string, system_prompt_id string")
-    add_sys = F.udf(lambda m, pid: chat.messages_json(chat.with_system(chat.messages_from_json(m), ptext[pid])),
-                    "string")
-    out_rows = (final.join(amap, "id").withColumn("messages", add_sys("messages", "system_prompt_id"))
+    # the system turn as chat.messages_json writes it, prepended in SQL (a turn list that
+    # already starts with a system turn keeps it: chat.with_system)
+    sys_json = {p.id: json.dumps({"role": chat.SYSTEM, "content": p.text}, ensure_ascii=False, separators=(",", ":"))
+                for p in prompts}
+    amap = spark.createDataFrame([(i, pid, sys_json[pid]) for i, pid in sorted(assigned.items())],
+                                 "id string, system_prompt_id string, sys_json string")
+    has_sys = F.col("messages").startswith('[{"role":"system"')
+    out_rows = (final.join(amap, "id")
+                .withColumn("messages", F.when(has_sys, F.col("messages")).otherwise(
+                    F.concat(F.lit("["), F.col("sys_json"), F.lit(","), F.expr("substring(messages, 2)"))))
                 .withColumn("stage", F.lit(chat.OUTPUT_STAGE))).cache()
 
     # ---- ledger: every input record once
@@ -216,7 +210,9 @@ def _run(cfg, sc_cfg: dict, files: list[str], expected: dict, staged: StagedOutp
                 "offset", "n_chars", "pii_edits"]
     n_out = write_parquet(spark, out_rows.select(*sft_cols), staged.path("sft"), partition_by=["split"],
                           partitions=1)
+    log(f"sft_data: {n_out} conversations written")
     write_parquet(spark, ledger, staged.path("ledger"), sort_by=["source_file", "offset"], partitions=1)
+    log("sft_data: ledger written")
     quarantine = df.filter(F.col("decision") == "quarantined").select(
         "id", "source_file", "offset", "stage", "reason", "detail", "preview")
     write_parquet(spark, quarantine, staged.path("quarantine"), sort_by=["source_file", "offset"], partitions=1)
