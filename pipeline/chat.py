@@ -231,6 +231,24 @@ def split_of(msgs: Messages, test_share: float) -> str:
     return "test" if h < test_share * 2**32 else "train"
 
 
+def split_key(msgs: Messages) -> str:
+    return hashlib.sha256(("split:" + content_id(msgs)).encode()).hexdigest()
+
+
+def stratified_split(groups: Mapping[str, Sequence[Messages]], test_share: float) -> dict[str, str]:
+    """Held-out split by content hash, per group (source and language): in
+    each group the conversations with the smallest ``split_key`` are "test",
+    ``max(1, round(test_share * n))`` of them (a group of one stays "train"),
+    so a small source still has a held-out part. Returns content id -> split."""
+    out: dict[str, str] = {}
+    for _, convs in sorted(groups.items()):
+        ordered = sorted(convs, key=split_key)
+        n_test = max(1, round(test_share * len(ordered))) if len(ordered) > 1 else 0
+        for k, m in enumerate(ordered):
+            out[content_id(m)] = "test" if k < n_test else "train"
+    return out
+
+
 _PUNCT_WS = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -441,7 +459,8 @@ def _conv_row(path: str, offset: int, conv: Conversation, test_share: float) -> 
     m = conv.meta
     return _row(path, offset, id=conv.id, fmt=conv.fmt, source=str(m["source"]) if m.get("source") is not None else None,
                 lang_in=str(m["lang"]) if m.get("lang") is not None else None,
-                messages=messages_json(conv.messages), split=split_of(conv.messages, test_share))
+                messages=messages_json(conv.messages),
+                split=m["split"] if m.get("split") in ("train", "test") else split_of(conv.messages, test_share))
 
 
 def _bad_row(path: str, offset: int, err: ChatError, raw: str) -> dict:

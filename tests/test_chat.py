@@ -242,10 +242,17 @@ def test_shipped_data_small_split_by_content_and_outside_evaluation():
 
     total = sum(p.stat().st_size for p in SFT.iterdir())
     assert total < 1_500_000
+    groups: dict = {}
     for split in ("train", "test"):
         for r in shipped(split):
-            m, _ = chat.to_messages(r)
-            assert chat.split_of(m, 0.1) == split
+            assert r["split"] == split
+            groups.setdefault((r["source"], r["lang"]), []).append(r)
+    for g, rs in groups.items():      # the held-out part: the smallest sha256("split:" + id), 10 %, >= 1
+        rs.sort(key=lambda r: hashlib.sha256(f"split:{r['id']}".encode()).hexdigest())
+        k = max(1, round(0.1 * len(rs)))
+        assert [r["split"] for r in rs] == ["test"] * k + ["train"] * (len(rs) - k), g
+    for split in ("train", "test"):
+        for r in shipped(split):
             assert r["lang"] in ("en", "zh")
             src = r["source"]
             key = r["origin"]

@@ -25,8 +25,9 @@ ShareGPT ``conversations``. Every record carries ``id`` (content hash of its
 turns, pipeline/chat.content_id), ``source``, ``origin`` (page/entry key) and
 ``lang``.
 
-Held-out split: ``pipeline/chat.split_of`` (sha256 of the content id;
-``[sft_data] test_share``). Output: ``train.jsonl.gz`` and ``test.jsonl.gz``
+Held-out split: ``pipeline/chat.stratified_split`` (per source and language,
+the ``[sft_data] test_share`` of conversations with the smallest sha256 of
+their content id; at least one), written in each record's ``split`` field. Output: ``train.jsonl.gz`` and ``test.jsonl.gz``
 (records sorted by id, gzip with mtime 0: the same bytes on every rebuild),
 ``counts.json`` and SOURCES.md.
 """
@@ -242,6 +243,7 @@ def build(src: Path, out: Path) -> dict:
     seen: set[str] = set()
     splits: dict[str, list[dict]] = {"train": [], "test": []}
     counts: Counter = Counter()
+    unique, groups = [], {}
     for r in recs:
         msgs = r.pop("_msgs")
         cid = chat.content_id(msgs)
@@ -250,9 +252,13 @@ def build(src: Path, out: Path) -> dict:
             continue
         seen.add(cid)
         r["id"] = cid
-        split = chat.split_of(msgs, cfg["test_share"])
-        splits[split].append(r)
-        counts[split, r["source"], r["lang"]] += 1
+        unique.append(r)
+        groups.setdefault(f"{r['source']}|{r['lang']}", []).append(msgs)
+    split_of = chat.stratified_split(groups, cfg["test_share"])
+    for r in unique:
+        r["split"] = split_of[r["id"]]
+        splits[r["split"]].append(r)
+        counts[r["split"], r["source"], r["lang"]] += 1
     out.mkdir(parents=True, exist_ok=True)
     for split, rs in splits.items():
         write_jsonl_gz(out / f"{split}.jsonl.gz", sorted(rs, key=lambda r: r["id"]))
@@ -287,9 +293,11 @@ Evaluation sets first: data/eval holds the bucket-0 pages/conversations of these
 (infra/eval/sources.py `is_eval`); only the others are here (an English FAQ page ships as
 `X.html` and `X.en.html`, identical: both names must be outside evaluation).
 
-Held-out split: `test` = conversations whose `pipeline/chat.split_of` hash falls in
-`[sft_data] test_share` (by content, so it is stable under reordering). Per-language counts:
-`counts.json`.
+Held-out split (`split` field of each record): per source and language, the
+`[sft_data] test_share` of conversations with the smallest sha256 of their content id
+(`pipeline/chat.stratified_split`; at least one per group). Per-language counts: `counts.json`.
+The SFT job (`make sft-data-job`) removes duplicate prompts across splits keeping the
+test copy (test.jsonl.gz is read first).
 
 `system_prompts.jsonl`: 12 English and 12 Chinese system prompts written for this project
 (roles, styles, constraints: 4 of each per language; same licence as the repository),
