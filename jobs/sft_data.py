@@ -11,7 +11,9 @@ folders (searched recursively; ``system_prompts.jsonl`` is not input).
 
 The logic is engine-free in pipeline/chat.py; this file is the Spark plan:
   read        one Spark task per file (``chat.read_file``); bad records are
-              quarantined rows with their reason (``chat.REASONS``)
+              quarantined rows with their reason (``chat.REASONS``); a later
+              record with an id already kept: ``duplicate_id`` (input ids are
+              kept; a record without one gets its content hash)
   row checks  ``chat.RowChecks`` (PII scrub, length, language, task tag)
   exact       prompts (user turns) with the same ``normalize_prompt`` key:
               the first in input order (source_file, offset) stays, the others
@@ -146,8 +148,18 @@ def _run(cfg, sc_cfg: dict, files: list[str], expected: dict, staged: StagedOutp
     rows = spark.sparkContext.parallelize(files, max(1, len(files))).mapPartitions(read_and_check)
     df = spark.createDataFrame(rows, schema).withColumn("duplicate_of", F.lit(None).cast("string")).cache()
 
+    # ---- duplicate ids (pipeline/decisions.py's rule): the first kept record of an id in
+    # input order keeps it, later ones are quarantined at read
+    wid = Window.partitionBy("id").orderBy("source_file", "offset")
+    kept = (df.filter(F.col("decision") == "kept").withColumn("rn", F.row_number().over(wid))
+            .withColumn("first_id", F.first("id").over(wid)))
+    dup_id = (kept.filter(F.col("rn") > 1).withColumn("stage", F.lit(chat.READ_STAGE))
+              .withColumn("decision", F.lit("quarantined")).withColumn("reason", F.lit(chat.DUPLICATE_ID))
+              .withColumn("detail", F.lit("an earlier record holds this id")).withColumn("preview", F.col("messages"))
+              .drop("rn", "first_id"))
+    kept = kept.filter(F.col("rn") == 1).drop("rn", "first_id")
+
     # ---- exact prompt dedup: first in input order keeps the prompt
-    kept = df.filter(F.col("decision") == "kept")
     w = Window.partitionBy("pkey").orderBy("source_file", "offset")
     kept = kept.withColumn("rn", F.row_number().over(w)).withColumn("first_id", F.first("id").over(w))
     exact_dup = (kept.filter(F.col("rn") > 1)
@@ -203,7 +215,8 @@ def _run(cfg, sc_cfg: dict, files: list[str], expected: dict, staged: StagedOutp
     # ---- ledger: every input record once
     cols = ["id", "source_file", "offset", "fmt", "source", "lang", "split", "task", "n_chars", "pii_edits",
             "stage", "decision", "reason", "duplicate_of"]
-    ledger = (df.filter(F.col("decision") != "kept").select(*cols)
+    bad = df.filter(F.col("decision") != "kept").unionByName(dup_id).cache()
+    ledger = (bad.select(*cols)
               .unionByName(exact_dup.select(*cols)).unionByName(near_dup.select(*cols))
               .unionByName(out_rows.select(*cols))).cache()
     sft_cols = ["id", "split", "source", "lang", "task", "system_prompt_id", "messages", "fmt", "source_file",
@@ -213,7 +226,7 @@ def _run(cfg, sc_cfg: dict, files: list[str], expected: dict, staged: StagedOutp
     log(f"sft_data: {n_out} conversations written")
     write_parquet(spark, ledger, staged.path("ledger"), sort_by=["source_file", "offset"], partitions=1)
     log("sft_data: ledger written")
-    quarantine = df.filter(F.col("decision") == "quarantined").select(
+    quarantine = bad.filter(F.col("decision") == "quarantined").select(
         "id", "source_file", "offset", "stage", "reason", "detail", "preview")
     write_parquet(spark, quarantine, staged.path("quarantine"), sort_by=["source_file", "offset"], partitions=1)
 

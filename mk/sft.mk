@@ -40,3 +40,6 @@ sft-data-job: setup ## SFT data quality job on data/sft: SFT_IN=dir|file SFT_OUT
 
 test-sft-data: setup ## the SFT data tests (ChatML, loss mask, readers, the Spark job)
 	$(PY) -m pytest -q tests/test_chat.py tests/test_sft_data.py
+
+# tests/test_chat.py rebuilds data/sft from these sources (byte-identical check).
+test: sft-data-src

@@ -445,6 +445,7 @@ DUPLICATE_PROMPT = "duplicate_prompt"
 NEAR_DUPLICATE_PROMPT = "near_duplicate_prompt"
 INPUT_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet")
 UNREADABLE_FILE = "unreadable_file"
+DUPLICATE_ID = "duplicate_id"
 
 
 def _row(path: str, offset: int, **kw) -> dict:

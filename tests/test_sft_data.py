@@ -58,6 +58,7 @@ def built(spark, tmp_path_factory):
         b"",                                                                                           # blank
         line(msgs(("user", "Hello?"), ("assistant", "Hi."), ("user", "Bye?"))),                         # 8
         b'{"messages": [{"role": "moderator", "content": "x"}, {"role": "assistant", "content": "y"}]}',  # 9
+        line({"id": first["id"], **msgs(("user", "A new question with an old id?"), ("assistant", "Yes."))}),  # 10
     ]
     (inp / "b_extra.jsonl").write_bytes(b"\n".join(extra) + b"\n")
     pq.write_table(pa.table({"instruction": ["用一句话介绍 Debian 是什么操作系统。", "Empty answer here please"],
@@ -100,7 +101,8 @@ def test_each_planted_record_has_its_fate(built):
     want = {0: ("kept", None), 1: ("rejected", "duplicate_prompt"), 2: ("kept", None),
             3: ("rejected", "near_duplicate_prompt"), 4: ("rejected", "lang_not_kept:de"),
             5: ("rejected", "response_too_short"), 6: ("quarantined", "invalid_utf8"),
-            8: ("quarantined", "not_ending_with_assistant"), 9: ("quarantined", "unknown_role")}
+            8: ("quarantined", "not_ending_with_assistant"), 9: ("quarantined", "unknown_role"),
+            10: ("quarantined", "duplicate_id")}
     assert {k: (r["decision"], r["reason"]) for k, r in ex.items()} == want
     assert ex[1]["duplicate_of"] == built["first"]["id"]
     assert ex[3]["duplicate_of"] == ex[2]["id"]
@@ -109,7 +111,7 @@ def test_each_planted_record_has_its_fate(built):
     assert (alp[1]["decision"], alp[1]["reason"]) == ("quarantined", "empty_assistant_turn")
     q = table(built["out"] / "quarantine")
     assert sorted(r["reason"] for r in q) == sorted(
-        ["invalid_utf8", "not_ending_with_assistant", "unknown_role", "empty_assistant_turn"])
+        ["invalid_utf8", "not_ending_with_assistant", "unknown_role", "empty_assistant_turn", "duplicate_id"])
     assert all(r["preview"] is not None for r in q)
 
 
