@@ -18,7 +18,7 @@ $(SFT_STAMP):
 	@echo "[sft] downloading Debian packages and PyPI files into $(SFT_SRC)"
 	@cd $(SFT_SRC)/deb && for p in $(SFT_DEBS); do \
 	  n="$${p%%=*}"; ls "$$n"_*.deb >/dev/null 2>&1 && continue; \
-	  cp ../../eval-src/deb/"$$n"_*.deb . 2>/dev/null && continue; \
+	  cp $(CURDIR)/build/eval-src/deb/"$$n"_*.deb . 2>/dev/null && continue; \
 	  { test -n "$$APT_UPDATED" || { apt-get update -qq; APT_UPDATED=1; }; } ; \
 	  apt-get download -qq "$$p" 2>/dev/null || { echo "[sft] $$p is not on the mirror"; exit 1; }; done
 	@ls $(SFT_SRC)/pypi/chatterbot_corpus-1.3.3-*.whl >/dev/null 2>&1 || \
