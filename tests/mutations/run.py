@@ -18,7 +18,7 @@ skipped call, a wrong key) runs in under an hour and each mutant says what
 it stands for.
 
 The repository is copied (tracked and untracked-not-ignored files; ``models/``
-and ``build/`` are linked) into a temporary directory, so the working tree is
+``build/`` and ``tools/`` (lmplz) are linked) into a temporary directory, so the working tree is
 never touched. First the union of all selected tests runs on the unmutated
 copy: a test that fails there would "kill" every mutant, so the run stops.
 Then each mutant is planted, its tests run (``-x``: the first failure is
@@ -44,7 +44,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-LINKED = ("models", "build")  # large, read-only for tests: linked, not copied
+LINKED = ("models", "build", "tools")  # built/large, read-only for tests (scorers, sources, lmplz): linked, not copied
 
 
 @dataclass
