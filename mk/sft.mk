@@ -42,4 +42,9 @@ test-sft-data: setup ## the SFT data tests (ChatML, loss mask, readers, the Spar
 	$(PY) -m pytest -q tests/test_chat.py tests/test_sft_data.py
 
 # tests/test_chat.py rebuilds data/sft from these sources (byte-identical check).
-test: sft-data-src
+# Soft: a mirror that no longer has a pinned version must not fail `make test`;
+# the rebuild check then skips and says why.
+.PHONY: sft-data-src-soft
+sft-data-src-soft: setup
+	@$(MAKE) --no-print-directory sft-data-src || echo "[sft] sources unavailable: the data/sft rebuild check will skip"
+test: sft-data-src-soft
