@@ -68,16 +68,12 @@ def union_ledger(frames: list):
     return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), ordered).select(*cols)
 
 
-def records_per_file(*frames) -> dict[str, int]:
-    """source_file -> rows of ``frames`` (the readers' output: the documents
-    and the rows they quarantined), one per record read."""
+def records_per_file(df) -> dict[str, int]:
+    """source_file -> rows of ``df`` (the readers' output: one row per
+    record read, one per unreadable file)."""
     from pyspark.sql import functions as F
 
-    out: dict[str, int] = {}
-    for df in frames:
-        for r in df.groupBy("source_file").agg(F.count("*").alias("n")).collect():
-            out[r.source_file] = out.get(r.source_file, 0) + r.n
-    return out
+    return {r.source_file: r.n for r in df.groupBy("source_file").agg(F.count("*").alias("n")).collect()}
 
 
 def ledger_rows_per_file(ledger) -> tuple[dict[str, tuple[int, int]], int]:
@@ -147,9 +143,10 @@ def build(args, cfg: Config, files: list[str], staged: StagedOutput) -> tuple[di
     docs, read_rows = read_records(ctx, files, args.strict or cfg.get("read.strict"))
     for row in read_rows.filter(F.col("reason").startswith(UNREADABLE_FILE)).select("source_file", "reason").collect():
         log(f"ERROR {row.source_file}: {row.reason}")
-    read_counts = records_per_file(docs, read_rows)  # the readers' count, before any step: the ledger must match it
-    n_in = sum(read_counts.values())
-    n_quarantined = n_in - docs.count()
+    # the readers' count per file, before any step: the ledger must match it
+    read_kept, read_quarantined = records_per_file(docs), records_per_file(read_rows)
+    read_counts = {f: read_kept.get(f, 0) + read_quarantined.get(f, 0) for f in {*read_kept, *read_quarantined}}
+    n_in, n_quarantined = sum(read_counts.values()), sum(read_quarantined.values())
     log(f"read: {n_in:,} records, {n_quarantined:,} quarantined")
 
     ledgers, stage_order, reports = [read_rows], [READ_STAGE], []
