@@ -282,13 +282,17 @@ def test_every_subset_of_stages_runs(spark, subset_input, tmp_path, label, casca
     out = tmp_path / "out"
     assert corpus_build.main(["--input", str(subset_input), "--output", str(out), "--config", str(conf)]) == 0
     funnel = json.loads((out / "report" / "funnel.json").read_text())
-    t = funnel["total"]
-    assert t["input"] == t["kept"] + t["rejected"] + t["quarantined"]
-    for r in funnel["rows"]:
-        assert r["docs_in"] == r["docs_kept"] + r["docs_rejected"] + r["docs_quarantined"]
     ledger = pq.read_table(out / "ledger").to_pydict()
     parents = ledger["parent_id"] if "parent_id" in ledger else [None] * len(ledger["id"])
-    assert sum(p is None for p in parents) == count_input_records(subset_input)
+    n_records, n_parts, decisions = count_input_records(subset_input), sum(p is not None for p in parents), \
+        by_value(ledger["decision"])
+    assert sum(p is None for p in parents) == n_records
+    t = funnel["total"]
+    assert (t["input"], t["kept"], t["rejected"], t["quarantined"]) == (
+        n_records + n_parts, decisions.get("kept", 0), decisions.get("rejected", 0), decisions.get("quarantined", 0))
+    assert {(r["lang"], r["stage"]): (r["docs_in"], r["docs_kept"], r["docs_rejected"], r["docs_quarantined"],
+                                      r["docs_added"], r["chars_in"], r["chars_kept"]) for r in funnel["rows"]} \
+        == independent_funnel(ledger, funnel["stages"])
     # a stage switched off decides nothing and is not in the funnel
     assert not set(silent) & set(ledger["stage"])
     assert not set(silent) & set(funnel["stages"])
