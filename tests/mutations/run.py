@@ -60,6 +60,7 @@ class Mutant:
     status: str = ""  # killed | survived | timeout | equivalent
     seconds: float = 0.0
     detail: str = field(default="", repr=False)
+    killed_by: str = ""  # pytest's first FAILED/ERROR line: what caught it
 
 
 def load(files: list[Path]) -> list[Mutant]:
@@ -179,6 +180,7 @@ def main(argv=None) -> int:
                 target.write_text(original, encoding="utf-8")
             if st == "fail":
                 m.status = "killed"
+                m.killed_by = next((ln for ln in m.detail.splitlines() if ln.startswith(("FAILED ", "ERROR "))), "")[:300]
             elif st == "timeout":
                 m.status = "timeout"
             else:
@@ -213,7 +215,7 @@ def main(argv=None) -> int:
     (a.out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (a.out / "report.json").write_text(json.dumps(
         {"kill_rate": rate, "killed": len(killed), "counted": len(counted), "minutes": round(minutes, 1),
-         "mutants": [{k: getattr(m, k) for k in ("id", "file", "source", "status", "seconds", "why", "equivalent")}
+         "mutants": [{k: getattr(m, k) for k in ("id", "file", "source", "status", "seconds", "killed_by", "why", "equivalent")}
                      for m in mutants]}, indent=1) + "\n", encoding="utf-8")
     print()
     print("\n".join(lines))
