@@ -2,7 +2,8 @@
 # data/sft/{train,test}.jsonl.gz: conversations built by infra/sft/build.py from
 # the Debian FAQ (en, zh-cn), the Python FAQ (python3.11-doc) and chatterbot-corpus
 # (en, zh), pinned versions downloaded once into $(SFT_SRC). The rebuild must be
-# byte-identical to the shipped files (checked). sft-data-job runs the Spark
+# byte-identical to the shipped files (`make sft-data` checks it, as `make
+# eval-data` does for data/eval; `make test` needs no download). sft-data-job runs the Spark
 # quality job (jobs/sft_data.py) on them.
 SFT_SRC   := build/sft-src
 SFT_DEBS  := debian-faq=11.1 debian-faq-zh-cn=11.1 python3.11-doc=3.11.2-6+deb12u9
@@ -40,11 +41,3 @@ sft-data-job: setup ## SFT data quality job on data/sft: SFT_IN=dir|file SFT_OUT
 
 test-sft-data: setup ## the SFT data tests (ChatML, loss mask, readers, the Spark job)
 	$(PY) -m pytest -q tests/test_chat.py tests/test_sft_data.py
-
-# tests/test_chat.py rebuilds data/sft from these sources (byte-identical check).
-# Soft: a mirror that no longer has a pinned version must not fail `make test`;
-# the rebuild check then skips and says why.
-.PHONY: sft-data-src-soft
-sft-data-src-soft: setup
-	@$(MAKE) --no-print-directory sft-data-src || echo "[sft] sources unavailable: the data/sft rebuild check will skip"
-test: sft-data-src-soft

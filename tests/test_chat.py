@@ -262,14 +262,3 @@ def test_shipped_data_small_split_by_content_and_outside_evaluation():
     n = Counter(r["source"] for r in shipped("train") + shipped("test"))
     assert n["debian-faq"] >= 20 and n["debian-faq-zh-cn"] >= 15 and n["python3.11-doc"] >= 100
     assert n["chatterbot-corpus"] >= 500 and len(shipped("test")) >= 50
-
-
-def test_rebuild_is_byte_identical(tmp_path):
-    src = REPO / "build" / "sft-src"
-    if not (src / "deb").is_dir():
-        pytest.skip("build/sft-src is missing: run `make sft-data-src`")
-    from infra.sft.build import build
-
-    build(src, tmp_path)
-    for name in ("train.jsonl.gz", "test.jsonl.gz", "counts.json", "SOURCES.md"):
-        assert (tmp_path / name).read_bytes() == (SFT / name).read_bytes(), name
