@@ -93,31 +93,29 @@ class Conversation:
 
 
 # --------------------------------------------------------------------- readers --
-def _turns_openai(msgs: Any) -> Messages:
-    if not isinstance(msgs, list) or not msgs:
-        raise ChatError(BAD_TURN, "messages must be a non-empty list")
+def _turns(seq: Any, field: str, role_key: str, text_key: str, role_of) -> Messages:
+    """(role, text) turns of an OpenAI ``messages`` or ShareGPT
+    ``conversations`` list; ``role_of`` maps the record's role name to ours
+    (None: unknown)."""
+    if not isinstance(seq, list) or not seq:
+        raise ChatError(BAD_TURN, f"{field} must be a non-empty list")
     out = []
-    for i, m in enumerate(msgs):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-            raise ChatError(BAD_TURN, f"turn {i} is not {{role: str, content: str}}")
-        if m["role"] not in ROLES:
-            raise ChatError(UNKNOWN_ROLE, f"turn {i} role {m['role']!r}")
-        out.append((m["role"], m["content"]))
+    for i, m in enumerate(seq):
+        if not isinstance(m, dict) or not isinstance(m.get(role_key), str) or not isinstance(m.get(text_key), str):
+            raise ChatError(BAD_TURN, f"turn {i} is not {{{role_key}: str, {text_key}: str}}")
+        role = role_of(m[role_key])
+        if role is None:
+            raise ChatError(UNKNOWN_ROLE, f"turn {i} {role_key} {m[role_key]!r}")
+        out.append((role, m[text_key]))
     return out
+
+
+def _turns_openai(msgs: Any) -> Messages:
+    return _turns(msgs, "messages", "role", "content", lambda r: r if r in ROLES else None)
 
 
 def _turns_sharegpt(conv: Any) -> Messages:
-    if not isinstance(conv, list) or not conv:
-        raise ChatError(BAD_TURN, "conversations must be a non-empty list")
-    out = []
-    for i, m in enumerate(conv):
-        if not isinstance(m, dict) or not isinstance(m.get("from"), str) or not isinstance(m.get("value"), str):
-            raise ChatError(BAD_TURN, f"turn {i} is not {{from: str, value: str}}")
-        role = SHAREGPT_ROLES.get(m["from"].lower())
-        if role is None:
-            raise ChatError(UNKNOWN_ROLE, f"turn {i} from {m['from']!r}")
-        out.append((role, m["value"]))
-    return out
+    return _turns(conv, "conversations", "from", "value", lambda r: SHAREGPT_ROLES.get(r.lower()))
 
 
 def _turns_alpaca(rec: Mapping) -> Messages:
